@@ -1,0 +1,213 @@
+"""What the command line and the dashboard call: one function per thing a person does.
+
+Each function takes an engine and plain arguments and returns plain data (dataclasses and
+DataFrames). Caching belongs to the dashboard, not here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from . import store
+from .criteria import NO_RETURN, CriteriaSet, parse_criteria
+from .errors import KimError, NotFoundError
+from .league import build_league
+from .org import parse_org
+from .reader import read_workbook
+from .returns import ParsedReturn, parse_return
+from .rounds import normalise_label
+from .scoring import rag_mix, score_rows, team_scores
+
+Progress = Callable[[float, str], None]
+
+
+def _quiet(_fraction: float, _message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class ScoredRound:
+    round: store.RoundInfo
+    criteria: CriteriaSet
+    scores: pd.DataFrame   # one row per team × criterion, scored, with team, directorate, group
+    teams: pd.DataFrame    # one row per team in the league, with score and RAG
+
+
+@dataclass(frozen=True)
+class League:
+    round: store.RoundInfo
+    previous: store.RoundInfo | None
+    criteria: CriteriaSet
+    level: str
+    table: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A checked return not yet saved: what saving it would produce."""
+
+    parsed: ParsedReturn
+    round: str
+    round_exists: bool
+    criteria: CriteriaSet
+    file_hash: str
+    scores: pd.DataFrame        # scored rows
+    teams: pd.DataFrame         # the return's teams with score and RAG
+    same_file: dict | None      # an earlier identical return still counting
+
+
+def rounds(engine: Engine) -> list[store.RoundInfo]:
+    with engine.connect() as conn:
+        return store.list_rounds(conn)
+
+
+def latest_round(engine: Engine) -> store.RoundInfo | None:
+    found = rounds(engine)
+    return found[-1] if found else None
+
+
+def _resolve_round(conn, label: str | None) -> store.RoundInfo:
+    if label:
+        return store.get_round(conn, label)
+    found = store.list_rounds(conn)
+    if not found:
+        raise NotFoundError("There are no rounds yet. Load returns with `kim ingest FILE --round "
+                            "2026-Q3`, or load the demo department with `kim demo`.")
+    return found[-1]
+
+
+def _scored(conn, rnd: store.RoundInfo) -> ScoredRound:
+    criteria = store.criteria_version(conn, rnd.criteria_version_id)
+    teams = store.round_teams(conn, rnd.id)
+    scores = store.round_scores(conn, rnd.id)
+    scores = scores[scores["criterion"].isin(criteria.ids)]
+    scored = score_rows(scores, criteria)
+    info = teams[["team_id", "team", "directorate", "group"]]
+    scored = scored.merge(info, on="team_id", how="left")
+    return ScoredRound(round=rnd, criteria=criteria, scores=scored,
+                       teams=team_scores(scored, info, criteria))
+
+
+def scored_round(engine: Engine, round_label: str | None = None) -> ScoredRound:
+    with engine.connect() as conn:
+        return _scored(conn, _resolve_round(conn, round_label))
+
+
+def league(engine: Engine, round_label: str | None = None, level: str = "team") -> League:
+    """The league table for a round (the latest when none is named) at a level."""
+    with engine.connect() as conn:
+        rnd = _resolve_round(conn, round_label)
+        current = _scored(conn, rnd)
+        prev = store.previous_round(conn, rnd.label)
+        previous = _scored(conn, prev) if prev else None
+    table = build_league(current.teams, previous.teams if previous else None, current.criteria, level)
+    return League(round=rnd, previous=prev, criteria=current.criteria, level=level, table=table)
+
+
+def rag_trend(engine: Engine) -> pd.DataFrame:
+    """Teams per status in every round, oldest first: the department's trend."""
+    rows = []
+    with engine.connect() as conn:
+        for rnd in store.list_rounds(conn):
+            scored = _scored(conn, rnd)
+            mix = rag_mix(scored.teams, scored.criteria)
+            returned = scored.teams["score"].dropna()
+            rows.append({"round": rnd.label, "start_date": rnd.start_date,
+                         "score": round(float(returned.mean()), 1) if len(returned) else None,
+                         **mix})
+    return pd.DataFrame(rows)
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
+                 mapping: dict[str, str] | None = None, *, progress: Progress = _quiet) -> Preview:
+    """Read and validate a return, and score it, without saving anything."""
+    label = normalise_label(round_label)
+    progress(0.05, f"Reading {file_name}")
+    workbook = read_workbook(data, file_name=file_name)
+    with engine.connect() as conn:
+        rnd = store.find_round(conn, label)
+        criteria = (store.criteria_version(conn, rnd.criteria_version_id) if rnd
+                    else store.current_criteria(conn)[1])
+        org = store.org_frame(conn)
+        progress(0.4, "Checking every cell")
+        parsed = parse_return(workbook, criteria, org, mapping)
+        digest = file_hash(data)
+        same = store.find_same_file(conn, digest, label)
+    progress(0.8, "Working out scores and RAG")
+    scored = score_rows(parsed.scores, criteria)
+    teams = parsed.scores.drop_duplicates("team_id")[["team_id", "team", "directorate", "group"]]
+    progress(1.0, "Checked")
+    return Preview(parsed=parsed, round=label, round_exists=rnd is not None, criteria=criteria,
+                   file_hash=digest, scores=scored, teams=team_scores(scored, teams, criteria),
+                   same_file=same)
+
+
+def save_preview(engine: Engine, preview: Preview, *, uploader: str) -> store.SavedReturn:
+    """Save a checked return; one transaction, so it is saved whole or not at all."""
+    return store.save_return(engine, preview.parsed, preview.round, uploader=uploader,
+                             file_hash=preview.file_hash)
+
+
+def read_file(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise KimError(f"{path}: no such file. Check the name and folder.") from None
+    except IsADirectoryError:
+        raise KimError(f"{path} is a folder, not a file.") from None
+    except PermissionError:
+        raise KimError(f"{path}: permission denied. Check you can open the file.") from None
+
+
+def load_org(engine: Engine, data: bytes, file_name: str) -> dict[str, int]:
+    teams = parse_org(read_workbook(data, file_name=file_name))
+    return store.save_org(engine, teams)
+
+
+def load_criteria(engine: Engine, text: str, *, actor: str, file_name: str = "criteria.toml") -> CriteriaSet:
+    criteria = parse_criteria(text, file_name=file_name)
+    store.save_criteria(engine, text, actor)
+    return criteria
+
+
+def current_criteria(engine: Engine) -> CriteriaSet:
+    with engine.connect() as conn:
+        return store.current_criteria(conn)[1]
+
+
+def round_criteria(engine: Engine, round_label: str | None) -> CriteriaSet:
+    """The criteria a round was opened with; the criteria in force for a round not yet open."""
+    with engine.connect() as conn:
+        rnd = store.find_round(conn, round_label) if round_label else None
+        if rnd:
+            return store.criteria_version(conn, rnd.criteria_version_id)
+        return store.current_criteria(conn)[1]
+
+
+def open_round(engine: Engine, round_label: str, *, actor: str) -> tuple[store.RoundInfo, bool]:
+    with engine.begin() as conn:
+        return store.open_round(conn, round_label, actor)
+
+
+def organisation(engine: Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return store.org_frame(conn)
+
+
+def returns(engine: Engine, round_label: str | None = None) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return store.returns_frame(conn, round_label)
+
+
+__all__ = ["NO_RETURN", "League", "Preview", "ScoredRound", "check_return", "league", "load_org",
+           "open_round", "rag_trend", "rounds", "save_preview", "scored_round"]

@@ -1,0 +1,272 @@
+"""The ``kim`` command line.
+
+Exit codes: 0 success, 1 invalid input (the report on stderr), 2 usage error. A user's
+mistake never ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from . import api
+from .criteria import NO_RETURN
+from .db import make_engine
+from .errors import KimError, UsageError, ValidationError
+from .exports import league_csv, league_frame, league_json, league_xlsx
+from .returns import parse_mapping
+from .scoring import LEVELS
+from .store import ensure_schema
+
+LOCAL_ADMIN = "local-admin"
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS keeps a --db given before the command from being reset by the subcommand.
+    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                        help="database URL (default: KIM_DATABASE_URL, else SQLite at data/kim.db)")
+    parser = argparse.ArgumentParser(prog="kim", description="KIM League: knowledge and "
+                                     "information management league table.", parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", parents=[common], help="create or upgrade the database")
+    sub.add_parser("demo", parents=[common], help="load the demo organisation and rounds")
+
+    crit = sub.add_parser("criteria", parents=[common], help="load or show the criteria")
+    crit_sub = crit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    c_load = crit_sub.add_parser("load", parents=[common], help="load criteria for rounds opened from now on")
+    c_load.add_argument("file")
+    c_load.add_argument("--as", dest="actor", metavar="EMAIL")
+    c_show = crit_sub.add_parser("show", parents=[common], help="show the criteria in force")
+    c_show.add_argument("--format", choices=("table", "json"), default="table")
+    c_show.add_argument("--round", help="the criteria a round was opened with")
+
+    org = sub.add_parser("org", parents=[common], help="load the organisation structure")
+    org_sub = org.add_subparsers(dest="action", required=True, metavar="ACTION")
+    o_load = org_sub.add_parser("load", parents=[common], help="load an organisation workbook")
+    o_load.add_argument("file")
+    o_load.add_argument("--as", dest="actor", metavar="EMAIL")
+
+    tpl = sub.add_parser("template", parents=[common], help="write a pre-filled return template")
+    tpl.add_argument("--round", required=True)
+    tpl.add_argument("--directorate")
+    tpl.add_argument("-o", "--output", required=True, metavar="FILE")
+
+    ing = sub.add_parser("ingest", parents=[common], help="check and save a return")
+    ing.add_argument("file")
+    ing.add_argument("--round", required=True)
+    ing.add_argument("--dry-run", action="store_true", help="check and show the scores; save nothing")
+    ing.add_argument("--as", dest="actor", metavar="EMAIL", help="who is submitting (default: local admin)")
+    ing.add_argument("--map", action="append", metavar='COLUMN="Header"',
+                     help='use your own header for a column, e.g. --map Team="Organisation Name"')
+    ing.add_argument("--format", choices=("table", "json"), default="table")
+
+    lg = sub.add_parser("league", parents=[common], help="print or export the league table")
+    lg.add_argument("--round", help="default: the latest round")
+    lg.add_argument("--level", choices=LEVELS, default="team")
+    lg.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
+    lg.add_argument("-o", "--output", metavar="FILE")
+
+    rounds = sub.add_parser("rounds", parents=[common], help="list rounds, or open one")
+    rounds.add_argument("--open", metavar="ROUND", help="open a round with the criteria in force")
+    rounds.add_argument("--as", dest="actor", metavar="EMAIL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        engine = make_engine(getattr(args, "db", None))
+        ensure_schema(engine)
+        return COMMANDS[args.command](engine, args)
+    except ValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    except UsageError as exc:
+        print(f"kim: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KimError as exc:
+        print(f"kim: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("kim: interrupted; nothing was saved.", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+        if isinstance(exc, OperationalError):
+            print(f"kim: cannot use the database ({exc.orig}). Check --db or KIM_DATABASE_URL.",
+                  file=sys.stderr)
+            return EXIT_INVALID
+        raise
+
+
+def _write(output: str | None, content: str | bytes) -> None:
+    if output in (None, "-"):
+        if isinstance(content, bytes):
+            raise UsageError("Excel output needs a file: add -o FILE.xlsx.")
+        sys.stdout.write(content if content.endswith("\n") else content + "\n")
+        return
+    path = Path(output)
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise KimError(f"Cannot write {output}: {exc.strerror}. Check the folder exists and you "
+                       "can write to it.") from None
+    print(f"Wrote {output}", file=sys.stderr)
+
+
+def cmd_init(engine, _args) -> int:
+    print(f"Database ready at {engine.url.render_as_string(hide_password=True)}")
+    return EXIT_OK
+
+
+def cmd_demo(engine, _args) -> int:
+    from .demo import load_demo
+    result = load_demo(engine)
+    if not result.get("loaded"):
+        print("The database already has rounds; the demo was not loaded again.")
+    else:
+        print(f"Loaded the demo department: {result['teams']} teams, "
+              f"{result['rounds']} rounds, {result['returns']} returns.")
+    return EXIT_OK
+
+
+def cmd_criteria(engine, args) -> int:
+    if args.action == "load":
+        path = Path(args.file)
+        text = api.read_file(path).decode("utf-8", errors="strict") if path.exists() else None
+        if text is None:
+            raise KimError(f"{args.file}: no such file. Check the name and folder.")
+        criteria = api.load_criteria(engine, text, actor=args.actor or LOCAL_ADMIN, file_name=path.name)
+        print(f"Loaded {len(criteria)} criteria from {path.name}. They apply to rounds opened from "
+              "now on; rounds already open keep their criteria.")
+        return EXIT_OK
+    criteria = api.round_criteria(engine, args.round)
+    if args.format == "json":
+        print(json.dumps(criteria.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    rows = [{"id": c.id, "name": c.name, "scale": c.scale, "weight": c.weight,
+             "green": c.label(c.rag.get(criteria.rag.levels[-1], c.top))} for c in criteria]
+    print(pd.DataFrame(rows).to_string(index=False))
+    team = ", ".join(f"{s} ≥ {v:g}" for s, v in criteria.rag.team.items())
+    print(f"\nRAG levels: {', '.join(criteria.rag.levels)}; team score: {team}")
+    return EXIT_OK
+
+
+def cmd_org(engine, args) -> int:
+    counts = api.load_org(engine, api.read_file(args.file), Path(args.file).name)
+    print(f"Organisation loaded: {counts['directorates']} directorates, {counts['teams_added']} teams "
+          f"added, {counts['teams_updated']} updated, {counts['teams_retired']} no longer listed.")
+    return EXIT_OK
+
+
+def cmd_template(engine, args) -> int:
+    from .template import write_template
+    criteria = api.round_criteria(engine, args.round)
+    teams = api.organisation(engine)
+    if args.directorate:
+        matches = teams[teams["directorate"].str.casefold() == args.directorate.strip().casefold()]
+        if matches.empty:
+            from .matching import closest
+            hint = closest(args.directorate, teams["directorate"].unique())
+            raise KimError(f"There is no directorate '{args.directorate}'."
+                           + (f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""))
+        teams = matches
+    try:
+        write_template(args.output, criteria=criteria, teams=teams, round_label=args.round,
+                       directorate=args.directorate)
+    except OSError as exc:
+        raise KimError(f"Cannot write {args.output}: {exc.strerror}.") from None
+    print(f"Wrote {args.output}: {len(teams)} teams × {len(criteria)} criteria for {args.round}.")
+    return EXIT_OK
+
+
+def cmd_ingest(engine, args) -> int:
+    data = api.read_file(args.file)
+    criteria = api.round_criteria(engine, args.round)
+    mapping = parse_mapping(args.map, criteria)
+    preview = api.check_return(engine, data, Path(args.file).name, args.round, mapping)
+    unevidenced = int(preview.scores["unevidenced"].sum())
+    if args.format == "json" and args.dry_run:
+        print(preview.teams[["team", "directorate", "score", "rag", "unevidenced"]].to_json(
+            orient="records", force_ascii=False))
+    elif args.dry_run:
+        print(_preview_table(preview))
+    if unevidenced:
+        print(f"Note: {unevidenced} score(s) above the lowest level have no evidence; they count as "
+              "the lowest level until evidence is added.", file=sys.stderr)
+    if args.dry_run:
+        print(f"Dry run: {len(preview.parsed.scores)} scores for {len(preview.teams)} teams are valid; "
+              "nothing was saved.", file=sys.stderr)
+        return EXIT_OK
+    if preview.same_file:
+        same = preview.same_file
+        print(f"This file was already saved as return #{same['return_id']} for {preview.round} "
+              f"by {same['uploader']} on {same['uploaded_at']:%d %b %Y %H:%M}; nothing new was saved.")
+        return EXIT_OK
+    saved = api.save_preview(engine, preview, uploader=args.actor or LOCAL_ADMIN)
+    print(f"Saved return #{saved.return_id} for {saved.round}: {saved.scores} scores for "
+          f"{saved.teams} teams" + (f"; replaced {saved.superseded} earlier scores" if saved.superseded else "")
+          + (f"; opened round {saved.round}" if saved.round_opened else "") + ".")
+    return EXIT_OK
+
+
+def _preview_table(preview: api.Preview) -> str:
+    frame = preview.teams[["team", "directorate", "score", "rag", "unevidenced"]].rename(
+        columns=str.capitalize).sort_values("Score", ascending=False)
+    return frame.to_string(index=False)
+
+
+def cmd_league(engine, args) -> int:
+    result = api.league(engine, args.round, args.level)
+    table, criteria, level = result.table, result.criteria, args.level
+    if args.format == "json":
+        _write(args.output, league_json(table, criteria, level))
+    elif args.format == "csv":
+        _write(args.output, league_csv(table, criteria, level))
+    elif args.format == "xlsx":
+        scores = api.scored_round(engine, result.round.label).scores
+        _write(args.output, league_xlsx(table, criteria, level, scores))
+    else:
+        frame = league_frame(table, criteria, level)
+        frame = frame[[c for c in frame.columns if c not in {c.name for c in criteria}]]
+        frame["Score"] = frame["Score"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+        frame["Rank"] = frame["Rank"].map(lambda v: "" if pd.isna(v) else str(v))
+        title = f"League table, {result.round.label}" + (
+            f" (movement since {result.previous.label})" if result.previous else "")
+        _write(args.output, title + "\n" + frame.to_string(index=False))
+        missing = int((table["rag"] == NO_RETURN).sum())
+        if missing and level == "team":
+            print(f"{missing} team(s) have not returned for {result.round.label}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_rounds(engine, args) -> int:
+    if args.open:
+        rnd, opened = api.open_round(engine, args.open, actor=args.actor or LOCAL_ADMIN)
+        print(f"{'Opened' if opened else 'Already open:'} round {rnd.label} (criteria version "
+              f"{rnd.criteria_version_id}).")
+        return EXIT_OK
+    for rnd in api.rounds(engine):
+        print(f"{rnd.label}\topened {rnd.opened_at:%d %b %Y} by {rnd.opened_by}")
+    return EXIT_OK
+
+
+COMMANDS = {"init": cmd_init, "demo": cmd_demo, "criteria": cmd_criteria, "org": cmd_org,
+            "template": cmd_template, "ingest": cmd_ingest, "league": cmd_league,
+            "rounds": cmd_rounds}
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""Turn an uploaded file into raw cells.
+
+This module knows nothing of criteria or teams: it only decides what kind of file it was given
+(by its content, never its extension), reads every worksheet into rows of cell values, and turns
+anything unreadable into a ``ReadError`` that tells the user what to do next. Layout detection
+and validation happen on top of it, in ``returns``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
+
+from .errors import ReadError
+
+FORMATS = ("xlsx", "xlsm", "xls", "ods", "csv")
+
+_SAVE_AS = "Save it as .xlsx, .xlsm, .xls, .ods or .csv and upload it again."
+_EMPTY = "The file is empty. Check you chose the right file, fill it in and upload it again."
+_PASSWORD = (
+    "This file is password-protected. Remove the password in Excel "
+    "(File > Info > Protect Workbook) and upload it again."
+)
+_DAMAGED = (
+    "This file looks damaged or incomplete (it may not have finished saving or downloading). "
+    "Open it in Excel or LibreOffice Calc, save it again, and upload the new copy."
+)
+_XLSB = (
+    "This is an Excel binary workbook (.xlsb), which cannot be uploaded. "
+    "In Excel use File > Save As, choose 'Excel Workbook (*.xlsx)' and upload that copy."
+)
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
+
+# Files people upload by mistake, named so the message can say what we were given.
+_OTHER_MAGIC = (
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x05\x06", "an empty zip archive"),
+)
+
+# zipfile reports a damaged archive through many exception types, depending on where the damage is.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError)
+
+# Enough to decide which zip-based format we have; caps the read of a hostile [Content_Types].xml.
+_CONTENT_TYPES_LIMIT = 1 << 20
+
+# A CSV is text: control characters other than tab, newlines and form feed mean binary data.
+# C1 controls (U+0080-U+009F) are allowed so the latin-1 fallback can still take a cp1252 file
+# with a stray byte that cp1252 leaves undefined.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CSV_DELIMITERS = ",;\t|"
+_SNIFF_CHARS = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet as the spreadsheet shows it.
+
+    ``rows[0]`` is spreadsheet row 1, even when the first rows are blank. Cells are str, int,
+    float, bool, ``datetime.date``/``datetime``/``time``/``timedelta``, or ``None`` when empty;
+    nothing is stripped or converted.
+    """
+
+    name: str
+    rows: list[list[object]]
+    visible: bool = True
+
+
+@dataclass(frozen=True)
+class Workbook:
+    file_name: str
+    format: str
+    sheets: list[Sheet]
+
+
+def read_workbook(source: str | os.PathLike | bytes, *, file_name: str | None = None) -> Workbook:
+    """Read every worksheet of a spreadsheet file (path or raw bytes) into raw cells.
+
+    ``file_name`` is the name shown in messages; it defaults to the path's file name. Raises
+    ``ReadError`` for anything that cannot be read as a spreadsheet. A workbook whose sheets are
+    all empty is returned as is: deciding that there is no data is validation's job.
+    """
+    data, name = _load(source, file_name)
+    fmt, text = _sniff(data, name)
+    if text is not None:
+        sheets = [_read_csv(text, name)]
+    else:
+        sheets = _read_calamine(data, name)
+    return Workbook(file_name=name, format=fmt, sheets=sheets)
+
+
+def detect_format(data: bytes, file_name: str) -> str:
+    """Return one of ``FORMATS`` from the file's content, or raise ``ReadError``."""
+    return _sniff(data, file_name)[0]
+
+
+def _load(source: str | os.PathLike | bytes, file_name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), file_name or "uploaded file"
+    path = Path(source)
+    name = file_name or path.name
+    try:
+        return path.read_bytes(), name
+    except OSError as exc:
+        raise ReadError(name, f"The file could not be opened ({exc.strerror or exc}). "
+                              "Check it exists and is not open elsewhere, then try again.") from exc
+
+
+def _sniff(data: bytes, file_name: str) -> tuple[str, str | None]:
+    """The file's format and, for a CSV, its decoded text (so it is decoded only once)."""
+    if not data.strip():
+        raise ReadError(file_name, _EMPTY)
+    if data.startswith(_ZIP_MAGIC):
+        return _zip_format(data, file_name), None
+    if data.startswith(_OLE2_MAGIC):
+        return _ole2_format(data, file_name), None
+    for magic, kind in _OTHER_MAGIC:
+        if data.startswith(magic):
+            raise _not_a_spreadsheet(file_name, kind)
+    text = _decode_text(data)
+    if text is None:
+        raise _not_a_spreadsheet(file_name)
+    if not text.strip():
+        raise ReadError(file_name, _EMPTY)
+    if text.lstrip().startswith("<"):
+        raise _not_a_spreadsheet(file_name, "a web page or XML file")
+    return "csv", text
+
+
+def _not_a_spreadsheet(file_name: str, kind: str | None = None) -> ReadError:
+    looks_like = f" (it looks like {kind})" if kind else ""
+    return ReadError(file_name, f"This file is not a spreadsheet{looks_like}. {_SAVE_AS}")
+
+
+def _zip_format(data: bytes, file_name: str) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = {n.lower(): n for n in archive.namelist()}
+            if "mimetype" in names:
+                mimetype = archive.read(names["mimetype"]).decode("ascii", "replace").strip()
+                if mimetype.startswith(_ODS_MIMETYPE):
+                    return "ods"
+            is_ooxml = "[content_types].xml" in names
+            content_types = ""
+            if is_ooxml:
+                with archive.open(names["[content_types].xml"]) as f:
+                    content_types = f.read(_CONTENT_TYPES_LIMIT).decode("utf-8", "replace")
+    except _ZIP_ERRORS as exc:
+        raise ReadError(file_name, _DAMAGED) from exc
+    if is_ooxml and any(n.startswith("xl/") for n in names):
+        if "xl/workbook.bin" in names:
+            raise ReadError(file_name, _XLSB)
+        if "xl/vbaproject.bin" in names or "macroenabled" in content_types.lower():
+            return "xlsm"
+        return "xlsx"
+    if any(n.startswith("word/") for n in names):
+        raise _not_a_spreadsheet(file_name, "a Word document")
+    if any(n.startswith("ppt/") for n in names):
+        raise _not_a_spreadsheet(file_name, "a PowerPoint presentation")
+    raise _not_a_spreadsheet(file_name, "a zip archive")
+
+
+def _ole2_format(data: bytes, file_name: str) -> str:
+    # Office 2007+ files saved with a password are wrapped in an OLE2 container holding an
+    # EncryptedPackage stream; the workbook inside cannot be read without the password.
+    if _has_ole2_entry(data, "EncryptedPackage"):
+        raise ReadError(file_name, _PASSWORD)
+    if _has_ole2_entry(data, "Workbook") or _has_ole2_entry(data, "Book"):
+        return "xls"
+    if _has_ole2_entry(data, "WordDocument"):
+        raise _not_a_spreadsheet(file_name, "a Word document")
+    if _has_ole2_entry(data, "PowerPoint Document"):
+        raise _not_a_spreadsheet(file_name, "a PowerPoint presentation")
+    if not _has_ole2_entry(data, "Root Entry"):
+        # Every OLE2 file has a root entry; without one the directory was lost (e.g. truncated).
+        raise ReadError(file_name, _DAMAGED)
+    raise _not_a_spreadsheet(file_name)
+
+
+def _has_ole2_entry(data: bytes, name: str) -> bool:
+    """Whether the OLE2 directory has an entry called ``name`` (case-insensitive, as OLE2 is).
+
+    Directory entries are 128 bytes and sectors are 512 or 4096 bytes, so every entry starts at
+    a file offset that is a multiple of 128, with its UTF-16LE name first and the name's byte
+    length (terminator included) at offset 64. Checking both rules out the same bytes turning up
+    inside a stream, without walking the sector chains.
+    """
+    encoded = (name + "\0").encode("utf-16-le")
+    pattern = re.compile(re.escape(encoded), re.IGNORECASE)
+    for match in pattern.finditer(data):
+        start = match.start()
+        if start % 128 == 0 and int.from_bytes(data[start + 64:start + 66], "little") == len(encoded):
+            return True
+    return False
+
+
+def _decode_text(data: bytes) -> str | None:
+    """The file as text, or ``None`` when it is binary."""
+    if data.startswith(codecs.BOM_UTF8):
+        encodings: tuple[str, ...] = ("utf-8-sig",)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)
+    else:
+        # Excel on Windows writes "CSV" in cp1252; latin-1 decodes anything, so it comes last.
+        encodings = ("utf-8", "cp1252", "latin-1")
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return None if _CONTROL_CHARS.search(text) else text
+    return None
+
+
+def _read_csv(text: str, file_name: str) -> Sheet:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    try:
+        # Only "" is a false str, so `or` turns empty cells into None at C speed.
+        rows: list[list[object]] = [[cell or None for cell in row] for row in reader]
+    except csv.Error as exc:
+        raise ReadError(file_name, f"This CSV file could not be read: {exc} (line {reader.line_num}). "
+                                   "Open it in Excel, save it again as .csv or .xlsx, and upload "
+                                   "the new copy.") from exc
+    return Sheet(name=file_name, rows=rows)
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        # A line cut in half would throw off the per-line delimiter counts.
+        sample = sample[:sample.rindex("\n")]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_calamine(data: bytes, file_name: str) -> list[Sheet]:
+    with _calamine_errors(file_name):
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    sheets: list[Sheet] = []
+    with book:
+        for meta in book.sheets_metadata:
+            # Chart, dialog and macro sheets hold no cells anybody typed.
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue
+            with _calamine_errors(file_name, meta.name):
+                # skip_empty_area=False keeps leading blank rows and columns, so rows[0] is row 1.
+                rows = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            sheets.append(Sheet(name=meta.name, rows=_blank_to_none(rows),
+                                visible=meta.visible == SheetVisibleEnum.Visible))
+    return sheets
+
+
+def _blank_to_none(rows: list[list[object]]) -> list[list[object]]:
+    # Calamine gives "" for an empty cell. The C-level `in` test lets full rows skip the
+    # per-cell Python loop; rows are fresh lists from calamine, so rewriting them in place is safe.
+    for row in rows:
+        if "" in row:
+            row[:] = [cell if cell != "" else None for cell in row]
+    return rows
+
+
+@contextmanager
+def _calamine_errors(file_name: str, sheet: str | None = None) -> Iterator[None]:
+    try:
+        yield
+    except PasswordError as exc:
+        raise ReadError(file_name, _PASSWORD, sheet=sheet) from exc
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        # Besides its own CalamineError family, calamine can fail on a malformed file with a
+        # Rust panic, which pyo3 raises as PanicException: a BaseException, not an Exception.
+        raise ReadError(file_name, _DAMAGED, sheet=sheet) from exc
