@@ -208,6 +208,3 @@ def returns(engine: Engine, round_label: str | None = None) -> pd.DataFrame:
     with engine.connect() as conn:
         return store.returns_frame(conn, round_label)
 
-
-__all__ = ["NO_RETURN", "League", "Preview", "ScoredRound", "check_return", "league", "load_org",
-           "open_round", "rag_trend", "rounds", "save_preview", "scored_round"]

@@ -20,6 +20,7 @@ from .db import make_engine
 from .errors import KimError, UsageError, ValidationError
 from .exports import league_csv, league_frame, league_json, league_xlsx
 from .returns import parse_mapping
+from .rounds import normalise_label
 from .scoring import LEVELS
 from .store import ensure_schema
 
@@ -193,6 +194,7 @@ def cmd_template(engine, args) -> int:
 
 
 def cmd_ingest(engine, args) -> int:
+    normalise_label(args.round)   # a mistyped round is reported before any file is read
     data = api.read_file(args.file)
     criteria = api.round_criteria(engine, args.round)
     mapping = parse_mapping(args.map, criteria)

@@ -167,6 +167,8 @@ def _shorten(text: str, limit: int = 60) -> str:
 def parse_scores(raw: pd.Series, criterion_ids: pd.Series, criteria: CriteriaSet
                  ) -> tuple[pd.Series, pd.Series]:
     """Vectorised ``parse_score``: values (NaN where bad) and messages (None where good)."""
+    if raw.empty:
+        return pd.Series(dtype=float, index=raw.index), pd.Series(dtype=object, index=raw.index)
     frame = pd.DataFrame({"raw": raw.astype(object), "criterion": criterion_ids})
     frame["key"] = frame["raw"].map(_hashable)
     percent_ids = {c.id for c in criteria if c.scale == "percent"}
