@@ -18,7 +18,7 @@ install: $(STAMP)
 
 run: install
 	$(PY) -m kim_metrics init
-	$(PY) -m kim_metrics demo --if-empty
+	$(PY) -m kim_metrics demo
 	$(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
 test: install

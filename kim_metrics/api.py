@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from . import store
+from . import access, audit, store
+from .access import ADMIN, Actor
 from .criteria import NO_RETURN, CriteriaSet, parse_criteria
 from .errors import KimError, NotFoundError
 from .league import build_league
@@ -128,9 +129,22 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def resolve_actor(engine: Engine, who: Actor | str) -> Actor:
+    """The person acting, with the roles and scope their email gives them."""
+    if isinstance(who, Actor):
+        return who
+    with engine.connect() as conn:
+        return access.resolve(conn, who)
+
+
 def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
-                 mapping: dict[str, str] | None = None, *, progress: Progress = _quiet) -> Preview:
-    """Read and validate a return, and score it, without saving anything."""
+                 mapping: dict[str, str] | None = None, *, progress: Progress = _quiet,
+                 uploader: Actor | str | None = None) -> Preview:
+    """Read and validate a return, and score it, without saving anything.
+
+    With ``uploader`` named, a return that touches a team outside their scope is refused
+    here too, so they learn it before they confirm.
+    """
     label = normalise_label(round_label)
     progress(0.05, f"Reading {file_name}")
     workbook = read_workbook(data, file_name=file_name)
@@ -143,6 +157,9 @@ def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
         parsed = parse_return(workbook, criteria, org, mapping)
         digest = file_hash(data)
         same = store.find_same_file(conn, digest, label)
+        if uploader is not None:
+            _require_submit(access.resolve(conn, uploader) if isinstance(uploader, str) else uploader,
+                            parsed)
     progress(0.8, "Working out scores and RAG")
     scored = score_rows(parsed.scores, criteria)
     teams = parsed.scores.drop_duplicates("team_id")[["team_id", "team", "directorate", "group"]]
@@ -152,9 +169,20 @@ def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
                    same_file=same)
 
 
-def save_preview(engine: Engine, preview: Preview, *, uploader: str) -> store.SavedReturn:
-    """Save a checked return; one transaction, so it is saved whole or not at all."""
-    return store.save_return(engine, preview.parsed, preview.round, uploader=uploader,
+def _require_submit(who: Actor, parsed: ParsedReturn) -> None:
+    if not parsed.new_teams.empty:
+        access.require(who, {ADMIN}, "add teams that are not in the organisation structure")
+    access.require_submit(who, parsed.scores.drop_duplicates("team_id")[["team_id", "team"]])
+
+
+def save_preview(engine: Engine, preview: Preview, *, uploader: Actor | str) -> store.SavedReturn:
+    """Save a checked return; one transaction, so it is saved whole or not at all.
+
+    The uploader's scope is checked again here: the preview may be old, or forged.
+    """
+    who = resolve_actor(engine, uploader)
+    _require_submit(who, preview.parsed)
+    return store.save_return(engine, preview.parsed, preview.round, uploader=who.email,
                              file_hash=preview.file_hash)
 
 
@@ -169,14 +197,19 @@ def read_file(path: str | Path) -> bytes:
         raise KimError(f"{path}: permission denied. Check you can open the file.") from None
 
 
-def load_org(engine: Engine, data: bytes, file_name: str) -> dict[str, int]:
+def load_org(engine: Engine, data: bytes, file_name: str, *, actor: Actor | str) -> dict[str, int]:
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "load the organisation structure")
     teams = parse_org(read_workbook(data, file_name=file_name))
-    return store.save_org(engine, teams)
+    return store.save_org(engine, teams, actor=who.email)
 
 
-def load_criteria(engine: Engine, text: str, *, actor: str, file_name: str = "criteria.toml") -> CriteriaSet:
+def load_criteria(engine: Engine, text: str, *, actor: Actor | str,
+                  file_name: str = "criteria.toml") -> CriteriaSet:
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "change the criteria")
     criteria = parse_criteria(text, file_name=file_name)
-    store.save_criteria(engine, text, actor)
+    store.save_criteria(engine, text, who.email)
     return criteria
 
 
@@ -194,9 +227,54 @@ def round_criteria(engine: Engine, round_label: str | None) -> CriteriaSet:
         return store.current_criteria(conn)[1]
 
 
-def open_round(engine: Engine, round_label: str, *, actor: str) -> tuple[store.RoundInfo, bool]:
+def open_round(engine: Engine, round_label: str, *, actor: Actor | str) -> tuple[store.RoundInfo, bool]:
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "open a round")
     with engine.begin() as conn:
-        return store.open_round(conn, round_label, actor)
+        return store.open_round(conn, round_label, who.email)
+
+
+def review_score(engine: Engine, score_id: int, *, status: str, actor: Actor | str,
+                 value: float | None = None, note: str = "") -> dict:
+    """Verify a score, or challenge it with the value it should count at and why."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "verify or challenge evidence")
+    return store.review_score(engine, score_id, status=status, value=value, note=note,
+                              reviewer=who.email)
+
+
+def audit_trail(engine: Engine, *, round_label: str | None = None, actor: str | None = None,
+                action: str | None = None) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return audit.trail(conn, round_label=normalise_label(round_label) if round_label else None,
+                           actor=actor, action=action)
+
+
+def grant_role(engine: Engine, email: str, role: str, *, actor: Actor | str) -> bool:
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "grant roles")
+    with engine.begin() as conn:
+        granted = access.grant(conn, email, role)
+        if granted:
+            audit.record(conn, actor=who.email, action=audit.ROLE_GRANTED, target=email.strip().lower(),
+                         after={"role": role})
+        return granted
+
+
+def revoke_role(engine: Engine, email: str, role: str, *, actor: Actor | str) -> bool:
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "revoke roles")
+    with engine.begin() as conn:
+        revoked = access.revoke(conn, email, role)
+        if revoked:
+            audit.record(conn, actor=who.email, action=audit.ROLE_REVOKED, target=email.strip().lower(),
+                         before={"role": role})
+        return revoked
+
+
+def role_grants(engine: Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return access.grants(conn)
 
 
 def organisation(engine: Engine) -> pd.DataFrame:

@@ -15,16 +15,17 @@ from pathlib import Path
 import pandas as pd
 
 from . import api
+from .access import GRANTABLE, LOCAL_ADMIN_EMAIL
 from .criteria import NO_RETURN
 from .db import make_engine
 from .errors import KimError, UsageError, ValidationError
-from .exports import league_csv, league_frame, league_json, league_xlsx
+from .exports import league_csv, league_frame, league_json, league_xlsx, neutralise
 from .returns import parse_mapping
 from .rounds import normalise_label
 from .scoring import LEVELS
 from .store import ensure_schema
 
-LOCAL_ADMIN = "local-admin"
+LOCAL_ADMIN = LOCAL_ADMIN_EMAIL
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
@@ -74,6 +75,27 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--level", choices=LEVELS, default="team")
     lg.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
     lg.add_argument("-o", "--output", metavar="FILE")
+
+    aud = sub.add_parser("audit", parents=[common], help="export the audit trail")
+    aud.add_argument("--round")
+    aud.add_argument("--actor", metavar="EMAIL", help="only what this person did")
+    aud.add_argument("--action", help="only this kind of change, e.g. 'return saved'")
+    aud.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    aud.add_argument("-o", "--output", metavar="FILE")
+
+    rev = sub.add_parser("review", parents=[common], help="verify or challenge a score (KIM team)")
+    rev.add_argument("score_id", type=int)
+    rev.add_argument("--verify", action="store_true", help="the evidence backs the score")
+    rev.add_argument("--challenge", type=float, metavar="VALUE",
+                     help="the value on the criterion's scale the score should count at")
+    rev.add_argument("--note", default="", help="why; the team reads this")
+    rev.add_argument("--as", dest="actor", metavar="EMAIL")
+
+    roles = sub.add_parser("roles", parents=[common], help="list, grant or revoke admin and executive roles")
+    roles.add_argument("--grant", metavar="EMAIL")
+    roles.add_argument("--revoke", metavar="EMAIL")
+    roles.add_argument("--role", choices=GRANTABLE, default="admin")
+    roles.add_argument("--as", dest="actor", metavar="EMAIL")
 
     rounds = sub.add_parser("rounds", parents=[common], help="list rounds, or open one")
     rounds.add_argument("--open", metavar="ROUND", help="open a round with the criteria in force")
@@ -136,7 +158,7 @@ def cmd_demo(engine, _args) -> int:
     from .demo import load_demo
     result = load_demo(engine)
     if not result.get("loaded"):
-        print("The database already has rounds; the demo was not loaded again.")
+        print(f"The demo was not loaded: {result['reason']}")
     else:
         print(f"Loaded the demo department: {result['teams']} teams, "
               f"{result['rounds']} rounds, {result['returns']} returns.")
@@ -166,7 +188,8 @@ def cmd_criteria(engine, args) -> int:
 
 
 def cmd_org(engine, args) -> int:
-    counts = api.load_org(engine, api.read_file(args.file), Path(args.file).name)
+    counts = api.load_org(engine, api.read_file(args.file), Path(args.file).name,
+                          actor=args.actor or LOCAL_ADMIN)
     print(f"Organisation loaded: {counts['directorates']} directorates, {counts['teams_added']} teams "
           f"added, {counts['teams_updated']} updated, {counts['teams_retired']} no longer listed.")
     return EXIT_OK
@@ -198,7 +221,8 @@ def cmd_ingest(engine, args) -> int:
     data = api.read_file(args.file)
     criteria = api.round_criteria(engine, args.round)
     mapping = parse_mapping(args.map, criteria)
-    preview = api.check_return(engine, data, Path(args.file).name, args.round, mapping)
+    preview = api.check_return(engine, data, Path(args.file).name, args.round, mapping,
+                               uploader=args.actor or LOCAL_ADMIN)
     unevidenced = int(preview.scores["unevidenced"].sum())
     if args.format == "json" and args.dry_run:
         print(preview.teams[["team", "directorate", "score", "rag", "unevidenced"]].to_json(
@@ -265,9 +289,45 @@ def cmd_rounds(engine, args) -> int:
     return EXIT_OK
 
 
+def cmd_audit(engine, args) -> int:
+    trail = api.audit_trail(engine, round_label=args.round, actor=args.actor, action=args.action)
+    if args.format == "csv":
+        _write(args.output, trail.map(neutralise).to_csv(index=False))
+    elif args.format == "json":
+        _write(args.output, trail.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        shown = trail[["at", "actor", "action", "round", "target"]]
+        _write(args.output, shown.to_string(index=False) if len(shown) else "No audit records match.")
+    return EXIT_OK
+
+
+def cmd_review(engine, args) -> int:
+    if args.verify == (args.challenge is not None):
+        raise UsageError("Give exactly one of --verify or --challenge VALUE.")
+    status = "verified" if args.verify else "challenged"
+    api.review_score(engine, args.score_id, status=status, value=args.challenge, note=args.note,
+                     actor=args.actor or LOCAL_ADMIN)
+    print(f"Score {args.score_id} {status}.")
+    return EXIT_OK
+
+
+def cmd_roles(engine, args) -> int:
+    who = args.actor or LOCAL_ADMIN
+    if args.grant:
+        done = api.grant_role(engine, args.grant, args.role, actor=who)
+        print(f"{args.grant} {'is now' if done else 'was already'} {args.role}.")
+    elif args.revoke:
+        done = api.revoke_role(engine, args.revoke, args.role, actor=who)
+        print(f"{args.revoke} {'is no longer' if done else 'was not'} {args.role}.")
+    else:
+        grants = api.role_grants(engine)
+        print(grants.to_string(index=False) if len(grants) else "No admin or executive roles granted.")
+    return EXIT_OK
+
+
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "criteria": cmd_criteria, "org": cmd_org,
             "template": cmd_template, "ingest": cmd_ingest, "league": cmd_league,
-            "rounds": cmd_rounds}
+            "rounds": cmd_rounds, "audit": cmd_audit, "review": cmd_review, "roles": cmd_roles}
 
 
 def run() -> None:

@@ -109,6 +109,28 @@ class Score(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class RoleGrant(Base):
+    """Admins and executives, granted by email; other roles come from the organisation."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("email", "role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(40))
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(320), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    round: Mapped[str | None] = mapped_column(String(20), index=True)
+    target: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
 def database_url(url: str | None = None) -> str:
     """The URL to use: the one given, else ``KIM_DATABASE_URL``, else the SQLite default."""
     url = url or os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_DATABASE_PATH}"

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from . import audit
 from .criteria import CriteriaSet, parse_criteria
 from .db import CriteriaVersion, Directorate, Return, Round, Score, Team, init_db, utcnow
 from .errors import KimError, NotFoundError
@@ -71,8 +72,12 @@ def save_criteria(engine: Engine, toml_text: str, actor: str) -> int:
     """Store a new criteria version; it applies to rounds opened from now on."""
     parse_criteria(toml_text)
     with engine.begin() as conn:
-        return conn.execute(insert(CriteriaVersion).values(
+        before = conn.scalar(select(CriteriaVersion.toml).order_by(CriteriaVersion.id.desc()).limit(1))
+        version_id = conn.execute(insert(CriteriaVersion).values(
             toml=toml_text, loaded_by=actor, loaded_at=utcnow())).inserted_primary_key[0]
+        audit.record(conn, actor=actor, action=audit.CRITERIA_LOADED,
+                     target=f"criteria version {version_id}", before=before, after=toml_text)
+        return version_id
 
 
 # Rounds ---------------------------------------------------------------------------------
@@ -111,6 +116,8 @@ def open_round(conn: Connection, label: str, actor: str) -> tuple[RoundInfo, boo
     conn.execute(insert(Round).values(label=label, start_date=start_date(label),
                                       criteria_version_id=version_id, opened_by=actor,
                                       opened_at=utcnow()))
+    audit.record(conn, actor=actor, action=audit.ROUND_OPENED, target=f"round {label}",
+                 round_label=label, after={"round": label, "criteria_version": version_id})
     return get_round(conn, label), True
 
 
@@ -138,12 +145,13 @@ def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFra
                                  "information_managers", "active"])
 
 
-def save_org(engine: Engine, teams: pd.DataFrame) -> dict[str, int]:
+def save_org(engine: Engine, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
     """Make the database's organisation match ``teams`` (from ``org.parse_org``).
 
     Teams missing from the new workbook are kept, inactive, so their history stays.
     """
     with engine.begin() as conn:
+        before = _org_snapshot(conn)
         directorates = {r.name: r for r in conn.execute(select(Directorate.__table__))}
         counts = {"teams_added": 0, "teams_updated": 0, "teams_retired": 0, "directorates": 0}
         by_dir = teams.groupby("directorate", sort=False)
@@ -175,7 +183,17 @@ def save_org(engine: Engine, teams: pd.DataFrame) -> dict[str, int]:
         if retire:
             conn.execute(update(Team).where(Team.id.in_(retire)).values(active=False))
         counts["teams_retired"] = len(retire)
+        audit.record(conn, actor=actor, action=audit.ORG_LOADED, target="organisation",
+                     before=before, after=_org_snapshot(conn))
         return counts
+
+
+def _org_snapshot(conn: Connection) -> dict[str, dict]:
+    """Directorate → director and teams (with information managers), for the audit trail."""
+    org = org_frame(conn)
+    return {d: {"group": rows["group"].iloc[0], "director": rows["director"].iloc[0],
+                "teams": dict(zip(rows["team"], rows["information_managers"]))}
+            for d, rows in org.groupby("directorate")}
 
 
 def _add_discovered_teams(conn: Connection, new_teams: pd.DataFrame) -> dict[int, int]:
@@ -208,7 +226,7 @@ def find_same_file(conn: Connection, file_hash: str, round_label: str) -> dict |
 
 
 def save_return(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploader: str,
-                file_hash: str) -> SavedReturn:
+                file_hash: str, uploaded_at: datetime | None = None) -> SavedReturn:
     """Save a checked return in one transaction; earlier scores for its teams stop counting."""
     with engine.begin() as conn:
         rnd, opened = open_round(conn, round_label, uploader)
@@ -223,8 +241,9 @@ def save_return(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploa
         teams = sorted(set(team_ids.tolist()))
         return_id = conn.execute(insert(Return).values(
             round_id=rnd.id, file_name=parsed.file_name, file_hash=file_hash, uploader=uploader,
-            uploaded_at=utcnow(), layout=parsed.layout, team_count=len(teams),
+            uploaded_at=uploaded_at or utcnow(), layout=parsed.layout, team_count=len(teams),
             score_count=len(scores))).inserted_primary_key[0]
+        before = _scores_snapshot(conn, rnd.id, teams)
         superseded = 0
         for chunk in _chunks(teams, 500):
             superseded += conn.execute(
@@ -238,9 +257,33 @@ def save_return(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploa
             "comment": scores["comment"].to_numpy(), "current": True, "review_status": "self-declared",
         })
         conn.execute(insert(Score), rows.to_dict("records"))
+        names = dict(zip(team_ids, scores["team"]))
+        audit.record(conn, actor=uploader, action=audit.RETURN_SAVED, round_label=rnd.label,
+                     target=f"return {return_id}: {parsed.file_name}",
+                     before=_by_team(before, names) or None,
+                     after=_by_team(rows.assign(team_id=team_ids.to_numpy()), names))
         return SavedReturn(return_id=return_id, round=rnd.label, teams=len(teams),
                            scores=len(scores), superseded=superseded, new_teams=new_teams,
                            round_opened=opened)
+
+
+def _scores_snapshot(conn: Connection, round_id: int, teams: list[int]) -> pd.DataFrame:
+    """The scores a save is about to supersede, for the audit trail's "before"."""
+    parts = [pd.DataFrame(conn.execute(
+        select(Score.team_id, Score.criterion, Score.claimed_raw, Score.evidence)
+        .where(Score.round_id == round_id, Score.team_id.in_(chunk), Score.current.is_(True))).all(),
+        columns=["team_id", "criterion", "claimed_raw", "evidence"]) for chunk in _chunks(teams, 500)]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=["team_id", "criterion", "claimed_raw", "evidence"])
+
+
+def _by_team(scores: pd.DataFrame, names: dict) -> dict[str, dict[str, dict[str, str]]]:
+    """{team: {criterion: {score, evidence}}}: what a person auditing a return wants to read."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for team_id, criterion, claimed, evidence in zip(scores["team_id"], scores["criterion"],
+                                                     scores["claimed_raw"], scores["evidence"]):
+        out.setdefault(str(names.get(team_id, team_id)), {})[criterion] = {"score": claimed,
+                                                                         "evidence": evidence}
+    return out
 
 
 def _chunks(items: list, size: int):
@@ -307,3 +350,40 @@ def team_history(conn: Connection, team_id: int) -> pd.DataFrame:
                                        "claimed_raw", "claimed", "evidence", "evidence_link", "comment",
                                        "review_status", "reviewed_value", "reviewer", "review_note",
                                        "return_id"])
+
+
+REVIEW_STATUSES = ("verified", "challenged", "self-declared")
+
+
+def review_score(engine: Engine, score_id: int, *, status: str, value: float | None, note: str,
+                 reviewer: str) -> dict:
+    """Record the KIM team's verdict on a counting score; the audit keeps before and after."""
+    if status not in REVIEW_STATUSES:
+        raise KimError(f"'{status}' is not a review status. Use one of: {', '.join(REVIEW_STATUSES)}.")
+    with engine.begin() as conn:
+        row = conn.execute(select(Score.__table__).where(Score.id == score_id)).first()
+        if row is None or not row.current:
+            raise NotFoundError(f"Score {score_id} does not exist or has been replaced by a later "
+                                "return. Reload the page and review the current score.")
+        rnd = conn.execute(select(Round.__table__).where(Round.id == row.round_id)).first()
+        criteria = criteria_version(conn, rnd.criteria_version_id)
+        if status == "challenged":
+            if value is None:
+                raise KimError("A challenge needs the value the score should count at.")
+            c = criteria.get(row.criterion)
+            if not 0 <= value <= c.top or (c.scale != "percent" and value != int(value)):
+                raise KimError(f"{value:g} is not on the scale of '{c.name}' (0 to {c.top:g}).")
+            if not note.strip():
+                raise KimError("Say why the score is challenged: the team reads this note.")
+        values = {"review_status": status, "reviewed_value": value if status == "challenged" else None,
+                  "reviewer": reviewer if status != "self-declared" else None,
+                  "review_note": note.strip() or None, "reviewed_at": utcnow()}
+        before = {k: getattr(row, k) for k in ("review_status", "reviewed_value", "reviewer", "review_note")}
+        conn.execute(update(Score).where(Score.id == score_id).values(**values))
+        team = conn.scalar(select(Team.name).where(Team.id == row.team_id))
+        after = {k: values[k] for k in before}
+        action = audit.SCORE_CHALLENGED if status == "challenged" else audit.SCORE_VERIFIED
+        audit.record(conn, actor=reviewer, action=action, round_label=rnd.label,
+                     target=f"{team}: {row.criterion} (score {score_id})",
+                     before=dict(before, claimed=row.claimed_raw), after=after)
+        return after

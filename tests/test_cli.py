@@ -30,7 +30,7 @@ def test_ingest_dry_run_saves_nothing_then_ingest_and_league_json(db, tmp_path, 
     assert "Tax Policy" in out.out and "nothing was saved" in out.err
     assert main(["league", "--db", db]) == 1       # no rounds yet: the dry run saved nothing
     assert "no rounds" in capsys.readouterr().err
-    assert main(["ingest", str(path), "--round", "2026-Q3", "--db", db, "--as", "im.one@dept.gov.uk"]) == 0
+    assert main(["ingest", str(path), "--round", "2026-Q3", "--db", db]) == 0
     assert "Saved return #1" in capsys.readouterr().out
     assert main(["league", "--format", "json", "--db", db]) == 0
     records = json.loads(capsys.readouterr().out)

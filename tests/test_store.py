@@ -17,7 +17,7 @@ ORG_TEAMS = pd.DataFrame({
 })
 
 
-def _ingest(engine, path, round_label="2026-Q3", uploader="im.one@dept.gov.uk"):
+def _ingest(engine, path, round_label="2026-Q3", uploader="local-admin"):
     preview = api.check_return(engine, path.read_bytes(), path.name, round_label)
     return api.save_preview(engine, preview, uploader=uploader)
 
@@ -40,7 +40,8 @@ def test_org_load_and_retire(engine):
 def test_return_saved_with_hash_uploader_time_and_round(engine, tmp_path):
     store.save_org(engine, ORG_TEAMS)
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS, "Estates": NOTHING}))
-    saved = _ingest(engine, path)
+    store.save_org(engine, ORG_TEAMS.assign(information_managers=[["im.one@dept.gov.uk"]] * 3))
+    saved = _ingest(engine, path, uploader="IM.One@dept.gov.uk")
     assert saved.round_opened and saved.teams == 2 and saved.scores == 14
     frame = api.returns(engine)
     row = frame.iloc[0]
@@ -106,11 +107,11 @@ def test_round_keeps_the_criteria_it_opened_with(engine, tmp_path):
     before = api.league(engine, "2026-Q2").table.set_index("name").loc["Tax Policy", "training.rag"]
     stricter = api.current_criteria(engine).to_toml().replace("Green = 90", "Green = 101", 1)
     with pytest.raises(ValidationError):
-        api.load_criteria(engine, stricter, actor="admin")          # refused: out of range
+        api.load_criteria(engine, stricter, actor="local-admin")          # refused: out of range
     stricter = api.current_criteria(engine).to_toml().replace(
         'id = "training"', 'id = "training"', 1).replace("Green = 90.0", "Green = 100.0")
-    api.load_criteria(engine, stricter, actor="admin")
-    api.open_round(engine, "2026-Q3", actor="admin")
+    api.load_criteria(engine, stricter, actor="local-admin")
+    api.open_round(engine, "2026-Q3", actor="local-admin")
     after = api.league(engine, "2026-Q2").table.set_index("name").loc["Tax Policy", "training.rag"]
     assert before == after == "Green"
     assert api.round_criteria(engine, "2026-Q3").get("training").rag["Green"] == 100.0
@@ -132,6 +133,6 @@ def test_league_movement_across_rounds(engine, tmp_path):
 
 
 def test_unknown_round_says_which_exist(engine):
-    api.open_round(engine, "2026-Q1", actor="admin")
+    api.open_round(engine, "2026-Q1", actor="local-admin")
     with pytest.raises(NotFoundError, match="2026-Q1"):
         api.league(engine, "2025-Q1")

@@ -1,0 +1,135 @@
+"""Who may see and change what.
+
+Roles come from the email address, never from identity-provider group claims (large group
+claims overflow Streamlit's cookie): a directorate's director email and a team's information
+manager emails come from the organisation workbook; admins (the KIM team) and executives
+(Permanent Secretary, board) are granted by name. Anyone else signed in is a viewer.
+
+Checks live here, in the core, so a page that forgets to hide a button still cannot write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Connection
+
+from .db import Directorate, RoleGrant, Team
+from .errors import KimError, PermissionDenied
+
+ADMIN, EXECUTIVE, DIRECTOR, INFORMATION_MANAGER, VIEWER = (
+    "admin", "executive", "director", "information_manager", "viewer")
+# Highest first: a person with several roles lands on the page of the first.
+ROLES = (ADMIN, EXECUTIVE, DIRECTOR, INFORMATION_MANAGER, VIEWER)
+GRANTABLE = (ADMIN, EXECUTIVE)
+LOCAL_ADMIN_EMAIL = "local-admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting: their email, roles and the directorates and teams in their scope."""
+
+    email: str
+    roles: frozenset[str] = field(default_factory=lambda: frozenset({VIEWER}))
+    directorates: frozenset[str] = frozenset()   # directorates they direct
+    teams: frozenset[int] = frozenset()          # teams they submit for
+
+    @property
+    def role(self) -> str:
+        return next(r for r in ROLES if r in self.roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    @property
+    def sees_everything(self) -> bool:
+        return bool(self.roles & {ADMIN, EXECUTIVE})
+
+    def may_view_directorate(self, directorate: str) -> bool:
+        return self.sees_everything or directorate in self.directorates
+
+    def may_view_team(self, team_id: int, directorate: str) -> bool:
+        return self.may_view_directorate(directorate) or team_id in self.teams
+
+    def may_submit_for(self, team_id: int) -> bool:
+        return self.is_admin or team_id in self.teams
+
+
+def local_admin() -> Actor:
+    """The one trusted user of a dashboard or command line without sign-in."""
+    return Actor(email=LOCAL_ADMIN_EMAIL, roles=frozenset({ADMIN}))
+
+
+def resolve(conn: Connection, email: str) -> Actor:
+    """Everything a signed-in email may do, from the grants and the organisation."""
+    email = email.strip().lower()
+    if email == LOCAL_ADMIN_EMAIL:
+        return local_admin()
+    roles = set(conn.scalars(select(RoleGrant.role).where(func.lower(RoleGrant.email) == email)))
+    directorates = set(conn.scalars(select(Directorate.name)
+                                    .where(func.lower(Directorate.director_email) == email)))
+    # Information managers are kept as a '; '-joined list per team; match whole addresses only.
+    candidates = conn.execute(select(Team.id, Team.information_managers)
+                              .where(Team.active.is_(True),
+                                     func.lower(Team.information_managers).contains(email))).all()
+    teams = {t.id for t in candidates
+             if email in {e.strip().lower() for e in t.information_managers.split(";")}}
+    if directorates:
+        roles.add(DIRECTOR)
+    if teams:
+        roles.add(INFORMATION_MANAGER)
+    roles.add(VIEWER)
+    return Actor(email=email, roles=frozenset(roles), directorates=frozenset(directorates),
+                 teams=frozenset(teams))
+
+
+def require(actor: Actor, allowed: Iterable[str], doing: str) -> None:
+    if not actor.roles & set(allowed):
+        raise PermissionDenied(f"{actor.email} may not {doing}. Ask the KIM team if you need to.")
+
+
+def require_submit(actor: Actor, teams: pd.DataFrame) -> None:
+    """Refuse a whole return when any of its teams is outside the uploader's scope."""
+    if actor.is_admin:
+        return
+    if not actor.roles & {INFORMATION_MANAGER}:
+        raise PermissionDenied(f"{actor.email} may not submit returns: only a team's information "
+                               "manager or the KIM team can. Ask the KIM team to add you as an "
+                               "information manager in the organisation workbook.")
+    outside = teams.loc[~teams["team_id"].isin(actor.teams), "team"].tolist()
+    if outside:
+        listed = ", ".join(outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
+        raise PermissionDenied(f"Nothing was saved: {actor.email} is not an information manager for "
+                               f"{listed}. Remove those teams from the return, or ask the KIM team "
+                               "to add you to them.")
+
+
+def grants(conn: Connection) -> pd.DataFrame:
+    rows = conn.execute(select(RoleGrant.email, RoleGrant.role).order_by(RoleGrant.role, RoleGrant.email))
+    return pd.DataFrame(rows.all(), columns=["email", "role"])
+
+
+def grant(conn: Connection, email: str, role: str) -> bool:
+    """Grant admin or executive; False when it was already granted."""
+    if role not in GRANTABLE:
+        raise KimError(f"'{role}' cannot be granted by name. Grant one of: {', '.join(GRANTABLE)}; "
+                       "directors and information managers come from the organisation workbook.")
+    email = email.strip().lower()
+    if "@" not in email:
+        raise KimError(f"'{email}' is not an email address.")
+    exists = conn.scalar(select(func.count()).select_from(RoleGrant)
+                         .where(RoleGrant.email == email, RoleGrant.role == role))
+    if exists:
+        return False
+    conn.execute(insert(RoleGrant).values(email=email, role=role))
+    return True
+
+
+def revoke(conn: Connection, email: str, role: str) -> bool:
+    result = conn.execute(delete(RoleGrant).where(RoleGrant.email == email.strip().lower(),
+                                                  RoleGrant.role == role))
+    return result.rowcount > 0

@@ -1,0 +1,153 @@
+"""Roles and scopes are enforced in the core: refused writes save nothing."""
+
+import json
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from kim_metrics import api, store
+from kim_metrics.access import ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER
+from kim_metrics.cli import main
+from kim_metrics.db import Return, Score
+from kim_metrics.errors import PermissionDenied
+from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
+
+ORG = pd.DataFrame({
+    "team": ["Tax Policy", "Fiscal", "Estates"],
+    "directorate": ["Policy", "Policy", "Corporate"], "group": ["G1", "G1", "G2"],
+    "director": ["pat.lee@dept.gov.uk", "pat.lee@dept.gov.uk", "sam.roe@dept.gov.uk"],
+    "information_managers": [["im.policy@dept.gov.uk"], ["im.policy@dept.gov.uk", "im.fiscal@dept.gov.uk"],
+                             ["im.estates@dept.gov.uk"]],
+})
+
+
+@pytest.fixture
+def org(engine):
+    store.save_org(engine, ORG)
+    api.grant_role(engine, "perm.sec@dept.gov.uk", EXECUTIVE, actor="local-admin")
+    api.grant_role(engine, "kim.lead@dept.gov.uk", ADMIN, actor="local-admin")
+    return engine
+
+
+def _counts(engine):
+    with engine.connect() as conn:
+        return (conn.scalar(select(func.count()).select_from(Return)),
+                conn.scalar(select(func.count()).select_from(Score)))
+
+
+@pytest.mark.parametrize(("email", "role", "directorates", "teams"), [
+    ("kim.lead@dept.gov.uk", ADMIN, set(), set()),
+    ("Perm.Sec@dept.gov.uk", EXECUTIVE, set(), set()),
+    ("pat.lee@dept.gov.uk", DIRECTOR, {"Policy"}, set()),
+    ("im.policy@dept.gov.uk", INFORMATION_MANAGER, set(), {"Tax Policy", "Fiscal"}),
+    ("im.fiscal@dept.gov.uk", INFORMATION_MANAGER, set(), {"Fiscal"}),
+    ("someone@dept.gov.uk", VIEWER, set(), set()),
+])
+def test_roles_come_from_the_email(org, email, role, directorates, teams):
+    who = api.resolve_actor(org, email)
+    names = dict(zip(api.organisation(org)["team_id"], api.organisation(org)["team"]))
+    assert who.role == role
+    assert set(who.directorates) == directorates
+    assert {names[t] for t in who.teams} == teams
+
+
+def test_information_manager_cannot_submit_for_another_directorate(org, tmp_path):
+    path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS, "Estates": NOTHING}))
+    with pytest.raises(PermissionDenied, match="not an information manager for Estates"):
+        api.check_return(org, path.read_bytes(), path.name, "2026-Q3", uploader="im.policy@dept.gov.uk")
+    preview = api.check_return(org, path.read_bytes(), path.name, "2026-Q3")  # a forged preview
+    with pytest.raises(PermissionDenied, match="Estates"):
+        api.save_preview(org, preview, uploader="im.policy@dept.gov.uk")
+    assert _counts(org) == (0, 0)
+    assert api.rounds(org) == []
+
+
+def test_information_manager_submits_for_own_teams(org, tmp_path):
+    path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS, "Fiscal": NOTHING}))
+    preview = api.check_return(org, path.read_bytes(), path.name, "2026-Q3", uploader="im.policy@dept.gov.uk")
+    saved = api.save_preview(org, preview, uploader="im.policy@dept.gov.uk")
+    assert saved.teams == 2
+    assert api.returns(org).iloc[0]["uploader"] == "im.policy@dept.gov.uk"
+
+
+@pytest.mark.parametrize("email", ["perm.sec@dept.gov.uk", "pat.lee@dept.gov.uk", "someone@dept.gov.uk"])
+def test_executive_director_and_viewer_cannot_write(org, tmp_path, email):
+    path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS}))
+    preview = api.check_return(org, path.read_bytes(), path.name, "2026-Q3")
+    with pytest.raises(PermissionDenied):
+        api.save_preview(org, preview, uploader=email)
+    with pytest.raises(PermissionDenied):
+        api.open_round(org, "2026-Q4", actor=email)
+    with pytest.raises(PermissionDenied):
+        api.load_criteria(org, api.current_criteria(org).to_toml(), actor=email)
+    with pytest.raises(PermissionDenied):
+        api.grant_role(org, email, ADMIN, actor=email)
+    assert _counts(org) == (0, 0)
+
+
+def test_only_admin_reviews_scores(org, tmp_path):
+    path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS}))
+    api.save_preview(org, api.check_return(org, path.read_bytes(), path.name, "2026-Q3"), uploader="local-admin")
+    score_id = int(api.scored_round(org).scores["score_id"].iloc[0])
+    with pytest.raises(PermissionDenied):
+        api.review_score(org, score_id, status="verified", actor="perm.sec@dept.gov.uk")
+    api.review_score(org, score_id, status="verified", actor="kim.lead@dept.gov.uk")
+
+
+def test_director_sees_only_their_directorate(org):
+    director = api.resolve_actor(org, "pat.lee@dept.gov.uk")
+    assert director.may_view_directorate("Policy")
+    assert not director.may_view_directorate("Corporate")
+    executive = api.resolve_actor(org, "perm.sec@dept.gov.uk")
+    assert executive.may_view_directorate("Corporate")
+
+
+def test_cli_as_applies_that_persons_scope(org, tmp_path, capsys):
+    if org.dialect.name != "sqlite":
+        pytest.skip("the command line opens its own engine; one backend is enough")
+    url = org.url.render_as_string(hide_password=False)
+    path = write_csv(tmp_path / "r.csv", long_rows({"Estates": FULL_MARKS}))
+    assert main(["ingest", str(path), "--round", "2026-Q3", "--as", "im.policy@dept.gov.uk", "--db", url]) == 1
+    assert "not an information manager for Estates" in capsys.readouterr().err
+    assert main(["ingest", str(path), "--round", "2026-Q3", "--as", "im.estates@dept.gov.uk", "--db", url]) == 0
+
+
+def test_audit_trail_records_save_challenge_and_resave(org, tmp_path, capsys):
+    first = write_csv(tmp_path / "a.csv", long_rows({"Tax Policy": FULL_MARKS}))
+    api.save_preview(org, api.check_return(org, first.read_bytes(), "a.csv", "2026-Q3"),
+                     uploader="im.policy@dept.gov.uk")
+    scores = api.scored_round(org).scores
+    naming = int(scores.loc[scores["criterion"] == "naming", "score_id"].iloc[0])
+    api.review_score(org, naming, status="challenged", value=1, note="Only one folder follows it",
+                     actor="kim.lead@dept.gov.uk")
+    second = write_csv(tmp_path / "b.csv", long_rows({"Tax Policy": dict(FULL_MARKS, naming=2)}))
+    api.save_preview(org, api.check_return(org, second.read_bytes(), "b.csv", "2026-Q3"),
+                     uploader="im.policy@dept.gov.uk")
+    trail = api.audit_trail(org, round_label="2026-Q3")
+    steps = trail[trail["action"].isin(["return saved", "score challenged"])]
+    assert steps["action"].tolist() == ["return saved", "score challenged", "return saved"]
+    assert steps["actor"].tolist() == ["im.policy@dept.gov.uk", "kim.lead@dept.gov.uk", "im.policy@dept.gov.uk"]
+    saved1, challenge, saved2 = (json.loads(v) if v else None for v in steps["after"])
+    assert pd.isna(steps["before"].iloc[0])
+    assert saved1["Tax Policy"]["naming"]["score"] == "3"
+    assert challenge["review_status"] == "challenged" and challenge["reviewed_value"] == 1
+    assert json.loads(steps["before"].iloc[1])["review_status"] == "self-declared"
+    assert json.loads(steps["before"].iloc[2])["Tax Policy"]["naming"]["score"] == "3"
+    assert saved2["Tax Policy"]["naming"]["score"] == "2"
+    if org.dialect.name == "sqlite":
+        url = org.url.render_as_string(hide_password=False)
+        assert main(["audit", "--round", "2026-Q3", "--format", "csv", "--db", url]) == 0
+        csv_text = capsys.readouterr().out
+        assert csv_text.count("return saved") == 2 and "score challenged" in csv_text
+
+
+def test_challenged_score_counts_at_reviewed_level(org, tmp_path):
+    path = write_csv(tmp_path / "a.csv", long_rows({"Tax Policy": FULL_MARKS}))
+    api.save_preview(org, api.check_return(org, path.read_bytes(), "a.csv", "2026-Q3"), uploader="local-admin")
+    scores = api.scored_round(org).scores
+    naming = int(scores.loc[scores["criterion"] == "naming", "score_id"].iloc[0])
+    api.review_score(org, naming, status="challenged", value=0, note="No evidence of use", actor="local-admin")
+    team = api.scored_round(org).teams.set_index("team").loc["Tax Policy"]
+    assert team["naming.rag"] == "Red"
+    assert team["score"] == round((6.5 * 100) / 7.5, 1)
