@@ -90,7 +90,8 @@ def parse_score(raw: object, c: Criterion, rag: RagScale, *, fractions: bool = F
     ``fractions`` says the file's percent scores are stored as fractions (percentage
     cells), so 1.0 means 100 % rather than 1 %.
     """
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    # pandas turns empty cells into NaN when a column mixes numbers and blanks.
+    if raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, float) and math.isnan(raw)):
         return None, f"The score is empty. Enter a score for '{c.name}' ({_accepted(c)})."
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         return None, (f"This cell holds a date or time ({raw}), not a score. "

@@ -33,7 +33,8 @@ def test_scores_in_every_accepted_form(raw, criterion, value):
 
 @pytest.mark.parametrize(("raw", "criterion", "needle"), [
     (4, "naming", "not a level"), (-1, "naming", "not a level"), (2.5, "naming", "not a level"),
-    ("", "naming", "empty"), (None, "naming", "empty"), ("85%", "naming", "is a percentage"),
+    ("", "naming", "empty"), (None, "naming", "empty"), (float("nan"), "naming", "empty"),
+    ("85%", "naming", "is a percentage"),
     (120, "training", "outside 0-100"), (-5, "training", "outside 0-100"),
     ("Yes", "training", "Yes/No answer"), ("maybe", "information_manager", "not a score"),
     (dt.date(2026, 3, 1), "naming", "date"), (dt.datetime(2026, 3, 1, 9), "training", "date"),
