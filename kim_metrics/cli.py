@@ -19,7 +19,7 @@ from .access import GRANTABLE, LOCAL_ADMIN_EMAIL
 from .criteria import NO_RETURN
 from .db import make_engine
 from .errors import KimError, UsageError, ValidationError
-from .exports import league_csv, league_frame, league_json, league_xlsx, neutralise
+from .exports import export_league, league_frame, neutralise
 from .returns import parse_mapping
 from .rounds import normalise_label
 from .scoring import LEVELS
@@ -96,6 +96,16 @@ def _parser() -> argparse.ArgumentParser:
     roles.add_argument("--revoke", metavar="EMAIL")
     roles.add_argument("--role", choices=GRANTABLE, default="admin")
     roles.add_argument("--as", dest="actor", metavar="EMAIL")
+
+    letters = sub.add_parser("letters", parents=[common], help="write one letter per directorate")
+    letters.add_argument("--round", help="default: the latest round")
+    letters.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the letters")
+    letters.add_argument("--format", choices=("docx", "pdf"), default="docx")
+    letters.add_argument("--directorate", help="write only this directorate's letter")
+
+    board = sub.add_parser("boardpack", parents=[common], help="write the board pack (PDF)")
+    board.add_argument("--round", help="default: the latest round")
+    board.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
 
     rounds = sub.add_parser("rounds", parents=[common], help="list rounds, or open one")
     rounds.add_argument("--open", metavar="ROUND", help="open a round with the criteria in force")
@@ -255,26 +265,22 @@ def _preview_table(preview: api.Preview) -> str:
 
 
 def cmd_league(engine, args) -> int:
+    if args.format != "table":
+        content = export_league(engine, args.round, args.level, args.format)
+        _write(args.output, content if args.format == "xlsx" else content.decode("utf-8"))
+        return EXIT_OK
     result = api.league(engine, args.round, args.level)
     table, criteria, level = result.table, result.criteria, args.level
-    if args.format == "json":
-        _write(args.output, league_json(table, criteria, level))
-    elif args.format == "csv":
-        _write(args.output, league_csv(table, criteria, level))
-    elif args.format == "xlsx":
-        scores = api.scored_round(engine, result.round.label).scores
-        _write(args.output, league_xlsx(table, criteria, level, scores))
-    else:
-        frame = league_frame(table, criteria, level)
-        frame = frame[[c for c in frame.columns if c not in {c.name for c in criteria}]]
-        frame["Score"] = frame["Score"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
-        frame["Rank"] = frame["Rank"].map(lambda v: "" if pd.isna(v) else str(v))
-        title = f"League table, {result.round.label}" + (
-            f" (movement since {result.previous.label})" if result.previous else "")
-        _write(args.output, title + "\n" + frame.to_string(index=False))
-        missing = int((table["rag"] == NO_RETURN).sum())
-        if missing and level == "team":
-            print(f"{missing} team(s) have not returned for {result.round.label}.", file=sys.stderr)
+    frame = league_frame(table, criteria, level)
+    frame = frame[[c for c in frame.columns if c not in {c.name for c in criteria}]]
+    frame["Score"] = frame["Score"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    frame["Rank"] = frame["Rank"].map(lambda v: "" if pd.isna(v) else str(v))
+    title = f"League table, {result.round.label}" + (
+        f" (movement since {result.previous.label})" if result.previous else "")
+    _write(args.output, title + "\n" + frame.to_string(index=False))
+    missing = int((table["rag"] == NO_RETURN).sum())
+    if missing and level == "team":
+        print(f"{missing} team(s) have not returned for {result.round.label}.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -325,9 +331,34 @@ def cmd_roles(engine, args) -> int:
     return EXIT_OK
 
 
+def cmd_letters(engine, args) -> int:
+    from .letters import letter_data, letter_file_name, render_letter, write_letters
+    if not args.directorate:
+        paths = write_letters(engine, args.round, args.output, args.format)
+        print(f"Wrote {len(paths)} letters to {args.output}.")
+        return EXIT_OK
+    data = letter_data(engine, args.round, args.directorate)
+    path = Path(args.output) / letter_file_name(data.directorate, data.round, args.format)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(render_letter(data, args.format))
+    except OSError as exc:
+        raise KimError(f"Cannot write {path}: {exc.strerror}. Check you can write to the folder.") from None
+    print(f"Wrote {path}")
+    return EXIT_OK
+
+
+def cmd_boardpack(engine, args) -> int:
+    from .boardpack import write_boardpack
+    path = write_boardpack(engine, args.round, args.output)
+    print(f"Wrote {path}")
+    return EXIT_OK
+
+
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "criteria": cmd_criteria, "org": cmd_org,
             "template": cmd_template, "ingest": cmd_ingest, "league": cmd_league,
-            "rounds": cmd_rounds, "audit": cmd_audit, "review": cmd_review, "roles": cmd_roles}
+            "rounds": cmd_rounds, "audit": cmd_audit, "review": cmd_review, "roles": cmd_roles,
+            "letters": cmd_letters, "boardpack": cmd_boardpack}
 
 
 def run() -> None:

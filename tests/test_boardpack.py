@@ -1,0 +1,153 @@
+"""The board pack, read back with pypdf and checked against the dashboard's api functions."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from kim_metrics import api
+from kim_metrics.boardpack import board_data, boardpack_pdf, key_messages
+from kim_metrics.exports import safe_text
+from kim_metrics.scoring import rag_mix
+from tests.test_exports import EVIL_TEAM, ROUND, assert_inert, build_demo_db, render_pdf
+
+WRITTEN = date(2026, 9, 15)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    eng = build_demo_db(tmp_path_factory.mktemp("boardpack"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def pack(engine, tmp_path_factory):
+    path = tmp_path_factory.mktemp("pack") / "boardpack.pdf"
+    path.write_bytes(boardpack_pdf(engine, ROUND, written=WRITTEN))
+    return path
+
+
+@pytest.fixture(scope="module")
+def text(pack) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(pack).pages)
+
+
+def squash(value: str) -> str:
+    return re.sub(r"\s+", " ", value).strip()
+
+
+def test_pack_is_a_few_pages_with_a_title(pack, text):
+    reader = PdfReader(pack)
+    assert 3 <= len(reader.pages) <= 6
+    assert reader.metadata.title == f"KIM league table board pack {ROUND}"
+    assert f"board pack, {ROUND}" in text
+    assert "OFFICIAL" in text and f"Page 1 of {len(reader.pages)}" in text
+
+
+def test_headline_figures_come_from_rag_trend(engine, text):
+    trend = api.rag_trend(engine)
+    now = trend[trend["round"] == ROUND].iloc[0]
+    before = trend[trend["round"] == "2026-Q2"].iloc[0]
+    flat = squash(text)
+    assert f"The department scores {now['score']:.1f} out of 100" in flat
+    assert f"from {before['score']:.1f} in 2026-Q2" in flat
+    teams = api.league(engine, ROUND, "team").table
+    assert f"{now['Green']} of {len(teams)} teams are Green and {now['Red']} are Red" in flat
+    assert f"{now['No return']} teams sent no return" in flat
+    # Every round of the trend is on the chart.
+    for label in trend["round"]:
+        assert label in text
+
+
+def test_board_data_agrees_with_the_api(engine):
+    b = board_data(engine, ROUND, WRITTEN)
+    trend = api.rag_trend(engine)
+    now = trend[trend["round"] == ROUND].iloc[0]
+    assert b.department["score"] == now["score"]
+    scored = api.scored_round(engine, ROUND)
+    assert rag_mix(scored.teams, scored.criteria) == {k: int(now[k]) for k in ("Red", "Amber", "Green", "No return")}
+    league = api.league(engine, ROUND, "team").table
+    pd.testing.assert_frame_equal(b.teams, league)
+    # The weakest criterion is the lowest mean over the teams that returned.
+    returned = league[league["returned"]]
+    means = {c.id: round(returned[f"{c.id}.percent"].mean(), 1) for c in scored.criteria}
+    assert b.weakest()["id"] == min(means, key=means.get)
+    assert b.weakest()["percent"] == pytest.approx(means[b.weakest()["id"]])
+
+
+def test_top_bottom_movers_and_non_returns_are_in_the_pack(engine, text):
+    flat = squash(text)
+    league = api.league(engine, ROUND, "team").table
+    ranked = league[league["rank"].notna()]
+    for row in pd.concat([ranked.head(10), ranked.tail(10)]).to_dict("records"):
+        assert safe_text(row["name"])[:22] in flat
+    moved = league[league["movement"].notna()]
+    top_rise = moved.sort_values(["movement", "rank"], ascending=[False, True]).iloc[0]
+    top_fall = moved.sort_values(["movement", "rank"], ascending=[True, True]).iloc[0]
+    assert f"▲ {int(top_rise['movement'])}" in text or f"up {int(top_rise['movement'])}" in text
+    assert top_rise["name"][:22] in flat and top_fall["name"][:22] in flat
+    for name in league[~league["returned"]]["name"]:
+        assert name in flat
+    for name in api.league(engine, ROUND, "directorate").table["name"]:
+        assert name in flat
+    b = board_data(engine, ROUND, WRITTEN)
+    assert f"Weakest criterion: {b.weakest()['name']}"[:60] in flat
+    for message in key_messages(b):
+        assert squash(message)[:50] in flat
+
+
+def test_pack_text_is_inert(text):
+    assert "'" + EVIL_TEAM in squash(text)
+    for line in text.splitlines():
+        assert_inert(line.strip(), "board pack")
+
+
+def test_pack_renders(pack):
+    pages = render_pdf(pack, "boardpack", first=1, last=len(PdfReader(pack).pages))
+    assert len(pages) == len(PdfReader(pack).pages)
+
+
+def test_first_round_pack(engine):
+    first = api.rounds(engine)[0].label
+    text = "\n".join(p.extract_text() for p in PdfReader(__import__("io").BytesIO(
+        boardpack_pdf(engine, first, written=WRITTEN))).pages)
+    assert f"board pack, {first}" in text
+    assert "first round" in text
+
+
+def test_latest_round_by_default(engine):
+    b = board_data(engine)
+    assert b.round == ROUND
+
+
+def test_cli_boardpack(engine, tmp_path, capsys):
+    from kim_metrics.cli import main
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "pack.pdf"
+    assert main(["--db", url, "boardpack", "--round", ROUND, "-o", str(out)]) == 0
+    assert out.read_bytes()[:5] == b"%PDF-"
+    assert main(["--db", url, "boardpack", "--round", "2031-Q1", "-o", str(out)]) == 1
+    assert main(["--db", url, "boardpack", "-o", str(tmp_path / "missing" / "pack.pdf")]) == 1
+    assert "Cannot write" in capsys.readouterr().err
+
+
+def test_pdfs_work_without_a_unicode_font(engine, monkeypatch):
+    """On a machine without DejaVu (fonts-dejavu-core) the core font is used, arrows spelt out."""
+    import io
+
+    from kim_metrics import charts
+    from kim_metrics.letters import directorate_letter
+
+    monkeypatch.setattr(charts, "unicode_fonts", lambda: None)
+    pack = PdfReader(io.BytesIO(boardpack_pdf(engine, ROUND, written=WRITTEN)))
+    text = "\n".join(p.extract_text() for p in pack.pages)
+    assert "▲" not in text and "up " in text
+    assert f"board pack, {ROUND}" in text
+    assert "'" + EVIL_TEAM in squash(text)
+    letter = PdfReader(io.BytesIO(directorate_letter(engine, ROUND, "Finance Directorate", "pdf")))
+    assert "Finance Directorate" in letter.pages[0].extract_text()

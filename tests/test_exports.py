@@ -1,0 +1,315 @@
+"""League exports (Excel, CSV, JSON) against the round they come from, and formula neutralising.
+
+The demo department is loaded once per module into a temporary SQLite database, with one
+extra team whose name and evidence are spreadsheet-formula payloads, as a hostile team
+might type them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import insert, select
+
+from kim_metrics import api
+from kim_metrics.db import Directorate, Team, make_engine
+from kim_metrics.exports import (FORMULA_TRIGGERS, _write_sheet, export_league, export_scores_csv,
+                                 league_csv, league_frame, league_xlsx, neutralise, safe_text)
+from kim_metrics.league import league_records
+from kim_metrics.rag import RAG_STYLES
+from kim_metrics.returns import ParsedReturn
+from kim_metrics.store import ensure_schema, save_return
+
+ROUND = "2026-Q3"
+PAYLOADS = ['=HYPERLINK("http://evil","x")', "+1+1", "@SUM(A1)", "-2+3", "\tcmd"]
+EVIL_TEAM = '=HYPERLINK("http://evil","Click me")'
+EVIL_DIRECTORATE = "Estates and Security Directorate"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def build_demo_db(folder: Path):
+    """The demo department plus a team whose name and evidence are formula payloads.
+
+    The hostile team returns low scores in ``ROUND`` so it shows in its directorate's letter
+    with actions, and at the bottom of the league (so in the board pack too).
+    """
+    from kim_metrics.demo import load_demo
+
+    engine = make_engine(f"sqlite:///{folder / 'kim.db'}")
+    ensure_schema(engine)
+    load_demo(engine)
+    with engine.begin() as conn:
+        directorate = conn.scalar(select(Directorate.id).where(Directorate.name == EVIL_DIRECTORATE))
+        team_id = conn.execute(insert(Team).values(name=EVIL_TEAM, directorate_id=directorate,
+                                                   information_managers="", active=True)
+                               ).inserted_primary_key[0]
+    group = api.organisation(engine).query("directorate == @EVIL_DIRECTORATE")["group"].iloc[0]
+    plan = [  # criterion, claimed, label, evidence, link, comment
+        ("naming", 1.0, "Partly in place", PAYLOADS[0], "", ""),
+        ("corporate_system", 0.0, "Not started", PAYLOADS[1], "", ""),
+        ("what_to_keep", 0.0, "Not started", PAYLOADS[2], "", ""),
+        ("asset_register", 1.0, "Partly in place", PAYLOADS[3], "", ""),
+        ("information_manager", 0.0, "No", PAYLOADS[4], "", ""),
+        ("training", 50.0, "50%", "", "", PAYLOADS[0]),               # claimed without evidence
+        ("legacy_review", 0.0, "Not started", "Survey planned", PAYLOADS[0], PAYLOADS[3]),
+    ]
+    scores = pd.DataFrame([{
+        "team_id": team_id, "team": EVIL_TEAM, "directorate": EVIL_DIRECTORATE, "group": group,
+        "criterion": cid, "claimed_raw": label, "claimed": claimed, "evidence": evidence,
+        "evidence_link": link, "comment": comment, "sheet": "Return", "row": n + 2,
+    } for n, (cid, claimed, label, evidence, link, comment) in enumerate(plan)])
+    save_return(engine, ParsedReturn(file_name="evil.csv", layout="long", scores=scores), ROUND,
+                uploader="im@example.gov.uk", file_hash="evil" * 16)
+    return engine
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def assert_inert(text: object, where: str = "") -> None:
+    """Text that starts like a formula must carry the apostrophe; a number is a number."""
+    if isinstance(text, str) and text.startswith(FORMULA_TRIGGERS):
+        assert is_number(text), f"formula-like text not neutralised {where}: {text!r}"
+
+
+def render_pdf(pdf: Path, stem: str, *, first: int = 1, last: int = 1, dpi: int = 80) -> list[Path]:
+    """Render PDF pages to PNG under tests/artifacts with pdftoppm (Debian poppler-utils)."""
+    import os
+    if shutil.which("pdftoppm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdftoppm is missing: install Debian's poppler-utils")
+        pytest.skip("pdftoppm is not installed (apt-get install poppler-utils)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob(f"{stem}-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(first), "-l", str(last), str(pdf),
+                    str(ARTIFACTS / stem)], check=True, capture_output=True, timeout=120)
+    pages = sorted(ARTIFACTS.glob(f"{stem}-*.png"))
+    assert pages, "pdftoppm wrote no page"
+    for page in pages:
+        assert page.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert page.stat().st_size > 5_000
+    return pages
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    eng = build_demo_db(tmp_path_factory.mktemp("exports"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def team_league(engine):
+    return api.league(engine, ROUND, "team")
+
+
+@pytest.fixture(scope="module")
+def workbook(engine):
+    return load_workbook(io.BytesIO(export_league(engine, ROUND, "team", "xlsx")))
+
+
+def _rows(ws) -> tuple[list[str], list[dict]]:
+    values = list(ws.iter_rows(values_only=True))
+    headers = list(values[0])
+    return headers, [dict(zip(headers, v)) for v in values[1:]]
+
+
+# neutralise --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("payload", PAYLOADS + ["\rcmd", "=1+1", "-", "@"])
+def test_neutralise_makes_formula_text_inert(payload):
+    assert neutralise(payload) == "'" + payload
+    assert safe_text(payload) == "'" + payload
+
+
+@pytest.mark.parametrize("value", [-2, -2.5, np.int64(-3), np.float64(-1.5), 0, 3.2, None, True,
+                                   "Amber", "", "Team -2", "'=already"])
+def test_neutralise_leaves_numbers_and_plain_text(value):
+    assert neutralise(value) is value
+
+
+def test_safe_text_blanks_missing_and_drops_control_characters():
+    assert safe_text(None) == ""
+    assert safe_text(float("nan")) == ""
+    assert safe_text("a\x00b\x0bc") == "abc"
+    assert safe_text("\x01=1+1") == "'=1+1"
+
+
+def test_negative_numbers_stay_numbers_in_excel():
+    frame = pd.DataFrame({"Change": [-2, 3], "Note": ["-2+3", "fine"], "Share": [-0.5, 1.0]})
+    wb = Workbook()
+    _write_sheet(wb.active, frame, rag_columns=set())
+    ws = wb.active
+    assert ws["A2"].value == -2 and ws["A2"].data_type == "n"
+    assert ws["C2"].value == -0.5 and ws["C2"].data_type == "n"
+    assert ws["B2"].value == "'-2+3" and ws["B2"].data_type == "s"
+
+
+# Excel -------------------------------------------------------------------------------------
+
+def test_xlsx_league_sheet_matches_the_round(workbook, team_league):
+    ws = workbook["League"]
+    assert workbook.sheetnames == ["League", "Scores", "About"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref.startswith("A1:")
+    headers, rows = _rows(ws)
+    table = team_league.table
+    assert len(rows) == len(table)
+    expected = league_frame(table, team_league.criteria, "team")
+    assert headers == list(expected.columns)
+    for row, want in zip(rows, table.to_dict("records")):
+        assert row["Name"] == safe_text(want["name"])
+        assert row["Rank"] == (None if pd.isna(want["rank"]) else int(want["rank"]))
+        if pd.isna(want["score"]):
+            assert row["Score"] is None
+        else:
+            assert math.isclose(row["Score"], want["score"])
+        assert row["RAG"] == want["rag"]
+        assert row["Movement"] == (want["movement_label"] or None)
+        assert row["Unevidenced claims"] == want["unevidenced"]
+    # Widths fit names, not Excel's default 8.43 characters.
+    name_col = headers.index("Name") + 1
+    assert ws.column_dimensions[chr(64 + name_col)].width >= 20
+
+
+def test_xlsx_rag_cells_are_filled_and_worded(workbook, team_league):
+    ws = workbook["League"]
+    headers = [c.value for c in ws[1]]
+    rag_cols = [headers.index("RAG") + 1] + [headers.index(c.name) + 1 for c in team_league.criteria]
+    checked = set()
+    for row in ws.iter_rows(min_row=2):
+        for col in rag_cols:
+            cell = row[col - 1]
+            assert cell.value in RAG_STYLES, f"{cell.coordinate} has no RAG word: {cell.value!r}"
+            style = RAG_STYLES[cell.value]
+            assert cell.fill.fill_type == "solid"
+            assert cell.fill.fgColor.rgb[-6:] == style.background.lstrip("#").upper()
+            assert cell.font.color.rgb[-6:] == style.text.lstrip("#").upper()
+            checked.add(cell.value)
+    assert {"Red", "Amber", "Green", "No return"} <= checked
+
+
+def test_xlsx_scores_sheet_lists_every_score_with_evidence(engine, workbook):
+    scored = api.scored_round(engine, ROUND)
+    headers, rows = _rows(workbook["Scores"])
+    assert len(rows) == len(scored.scores)
+    assert {"Team", "Criterion", "Claimed", "Counts as", "RAG", "Evidence", "Evidence link",
+            "Comment"} <= set(headers)
+    evil = [r for r in rows if r["Team"] == "'" + EVIL_TEAM]
+    assert len(evil) == len(scored.criteria)
+    assert sorted(r["Evidence"] for r in evil if r["Evidence"] and r["Evidence"] != "Survey planned") == \
+        sorted("'" + p for p in PAYLOADS)
+    training = next(r for r in evil if r["Criterion"] == "Staff KIM training completed")
+    assert training["Unevidenced claim"] == "Yes" and training["Counts as"] == "0%"
+    assert training["Comment"] == "'" + PAYLOADS[0]
+    # Evidence of a demo team is there word for word.
+    sample = scored.scores[scored.scores["evidence"].fillna("") != ""].iloc[0]
+    assert any(r["Team"] == sample["team"] and r["Evidence"] == sample["evidence"] for r in rows)
+    ws = workbook["Scores"]
+    rag_col = headers.index("RAG") + 1
+    for (cell,) in ws.iter_rows(min_row=2, min_col=rag_col, max_col=rag_col):
+        assert cell.fill.fgColor.rgb[-6:] == RAG_STYLES[cell.value].background.lstrip("#").upper()
+
+
+def test_xlsx_has_no_formula_anywhere(workbook):
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula"
+                assert_inert(cell.value, f"{ws.title}!{cell.coordinate}")
+
+
+@pytest.mark.parametrize("level", ["directorate", "group"])
+def test_xlsx_other_levels_match_the_round(engine, level):
+    result = api.league(engine, ROUND, level)
+    wb = load_workbook(io.BytesIO(export_league(engine, ROUND, level, "xlsx")))
+    _, rows = _rows(wb["League"])
+    assert [r["Name"] for r in rows] == list(result.table["name"])
+    assert [r["Rank"] for r in rows] == [None if pd.isna(v) else int(v) for v in result.table["rank"]]
+    assert [r["RAG"] for r in rows] == list(result.table["rag"])
+    assert all(" of " in r["Teams returned"] for r in rows)
+
+
+def test_xlsx_about_sheet_names_the_round(workbook):
+    text = " ".join(str(v) for row in workbook["About"].iter_rows(values_only=True) for v in row if v)
+    assert ROUND in text and "2026-Q2" in text and "apostrophe" in text
+
+
+# CSV and JSON ------------------------------------------------------------------------------
+
+def test_csv_league_matches_the_round_and_is_inert(engine, team_league):
+    text = export_league(engine, ROUND, "team", "csv").decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    table = team_league.table
+    assert [r["Name"] for r in rows] == [safe_text(n) for n in table["name"]]
+    assert [r["RAG"] for r in rows] == list(table["rag"])
+    assert [r["Rank"] for r in rows] == ["" if pd.isna(v) else str(int(v)) for v in table["rank"]]
+    assert "'" + EVIL_TEAM in [r["Name"] for r in rows]
+    for r in rows:
+        for key, value in r.items():
+            assert_inert(value, f"column {key}")
+    assert text == league_csv(table, team_league.criteria, "team").encode("utf-8").decode("utf-8")
+
+
+def test_scores_csv_keeps_evidence_inert(engine):
+    rows = list(csv.DictReader(io.StringIO(export_scores_csv(engine, ROUND).decode("utf-8"))))
+    evidence = {r["Evidence"] for r in rows}
+    for payload in PAYLOADS:
+        assert "'" + payload in evidence
+        assert payload not in evidence
+    assert "'" + PAYLOADS[0] in {r["Evidence link"] for r in rows}
+    for r in rows:
+        for key, value in r.items():
+            assert_inert(value, f"column {key}")
+
+
+def test_json_matches_the_round_and_keeps_values_as_stored(engine, team_league):
+    records = json.loads(export_league(engine, ROUND, "team", "json"))
+    assert records == json.loads(json.dumps(league_records(team_league.table, team_league.criteria, "team")))
+    assert EVIL_TEAM in [r["name"] for r in records]   # JSON is for programs, not spreadsheets
+    first = records[0]
+    assert {"rank", "name", "directorate", "group", "score", "rag", "movement", "criteria"} <= set(first)
+
+
+def test_league_xlsx_without_round_details_still_works(team_league):
+    data = league_xlsx(team_league.table, team_league.criteria, "team")
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["League", "About"]
+
+
+def test_unknown_format_is_refused(engine):
+    with pytest.raises(ValueError):
+        export_league(engine, ROUND, "team", "ods")
+
+
+def test_cli_league_xlsx_and_csv(engine, tmp_path, capsys):
+    from kim_metrics.cli import main
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "league.xlsx"
+    assert main(["--db", url, "league", "--round", ROUND, "--format", "xlsx", "-o", str(out)]) == 0
+    wb = load_workbook(out)
+    ws = wb["League"]
+    assert ws.freeze_panes == "A2"
+    headers = [c.value for c in ws[1]]
+    rag = ws.cell(row=2, column=headers.index("RAG") + 1)
+    assert rag.fill.fgColor.rgb[-6:] == RAG_STYLES[rag.value].background.lstrip("#").upper()
+    assert "Scores" in wb.sheetnames
+    out_csv = tmp_path / "league.csv"
+    assert main(["--db", url, "league", "--round", ROUND, "--format", "csv", "-o", str(out_csv)]) == 0
+    assert "'" + EVIL_TEAM.replace('"', '""') in out_csv.read_text(encoding="utf-8")
