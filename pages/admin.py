@@ -1,0 +1,142 @@
+"""Run the scheme (the KIM team): open a round, load the organisation, edit the criteria."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from kim_metrics import api, insights
+from kim_metrics.criteria import criteria_from_dict
+from kim_metrics.errors import KimError, ReadError, ValidationError
+from kim_metrics.rounds import next_label
+from pages import _shared as ui
+
+ui.ensure_navigation()
+
+st.title("Run the scheme")
+engine = ui.engine()
+url = ui.db_url()
+user = ui.current_user()
+labels = ui.round_labels(url)
+
+
+def show_problems(error: KimError, what: str) -> None:
+    if isinstance(error, ValidationError):
+        report = insights.problems_frame(error)
+    elif isinstance(error, ReadError):
+        report = insights.problems_frame([error.problem])
+    else:
+        st.error(ui.md_escape(str(error)), icon=":material/error:")
+        return
+    st.error(f"**{len(report)} problem{'s' if len(report) != 1 else ''} in the {what}; nothing "
+             "was saved.**", icon=":material/error:")
+    st.dataframe(report.rename(columns=str.capitalize), hide_index=True, width="stretch",
+                 column_config={"Message": st.column_config.TextColumn("Message", width="large")})
+
+
+rounds_tab, org_tab, criteria_tab = st.tabs(["Rounds", "Organisation", "Criteria"])
+
+# Rounds ------------------------------------------------------------------------------------
+with rounds_tab:
+    st.header("Open a round")
+    today = date.today()
+    suggestion = next_label(labels[-1]) if labels else f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    with st.form("admin_open_round"):
+        label = st.text_input("Round label", value=suggestion,
+                              help="YYYY-QN for a quarter (2026-Q3) or YYYY-MM for a month (2026-09).")
+        opened = st.form_submit_button("Open the round", type="primary")
+    if opened:
+        try:
+            info, created = api.open_round(engine, label, actor=user)
+        except KimError as exc:
+            st.error(ui.md_escape(str(exc)), icon=":material/error:")
+        else:
+            ui.refresh()
+            if created:
+                st.success(f"Round {info.label} is open. It uses the criteria in force now.",
+                           icon=":material/check_circle:")
+            else:
+                st.info(f"Round {info.label} was already open (since "
+                        f"{info.opened_at:%d %B %Y}).", icon=":material/info:")
+    rounds = api.rounds(engine)
+    if rounds:
+        st.dataframe(pd.DataFrame([{"Round": r.label, "Starts": r.start_date, "Opened": r.opened_at,
+                                    "Opened by": r.opened_by} for r in reversed(rounds)]),
+                     hide_index=True)
+    else:
+        st.caption("No rounds yet.")
+
+# Organisation ------------------------------------------------------------------------------
+with org_tab:
+    st.header("Load the organisation workbook")
+    st.caption("One row per team with the columns Group, Directorate, Team, Director (email) and "
+               "Information managers (emails separated by ; or ,). It is the source of truth for "
+               "which teams exist: teams missing from it leave the league but keep their history.")
+    org_file = st.file_uploader("Organisation workbook", type=["xlsx", "xlsm", "xls", "ods", "csv"],
+                                key="admin_org_file")
+    if org_file is not None and st.button("Load the organisation", type="primary", key="admin_org_load"):
+        try:
+            counts = api.load_org(engine, org_file.getvalue(), org_file.name, actor=user)
+        except KimError as exc:
+            show_problems(exc, "organisation workbook")
+        else:
+            ui.refresh()
+            st.success(f"Loaded {counts['directorates']} directorates: {counts['teams_added']} teams "
+                       f"added, {counts['teams_updated']} updated, {counts['teams_retired']} retired.",
+                       icon=":material/check_circle:")
+    org = api.organisation(engine)
+    with st.expander(f"The organisation now ({len(org)} teams)"):
+        st.dataframe(org.drop(columns=["team_id", "active"]).rename(columns={
+            "team": "Team", "directorate": "Directorate", "group": "Group", "director": "Director",
+            "information_managers": "Information managers"}), hide_index=True, width="stretch")
+
+# Criteria ----------------------------------------------------------------------------------
+with criteria_tab:
+    st.header("Criteria, weights, thresholds and guidance")
+    criteria = api.current_criteria(engine)
+    st.caption("Edit a cell, then check and save. Changes apply to rounds opened from now on; "
+               "rounds already open keep their criteria. Thresholds are the lowest value on the "
+               "criterion's own scale for each status (levels by number, percent 0-100, yes/no as "
+               "1 or 0); leave one empty to skip that status. Step 1 is how to move up from the "
+               "lowest level.")
+    frame = insights.criteria_editor_frame(criteria)
+    config = {
+        "id": st.column_config.TextColumn("Id", disabled=True),
+        "name": st.column_config.TextColumn("Name", required=True),
+        "description": st.column_config.TextColumn("Description"),
+        "scale": st.column_config.TextColumn("Scale", disabled=True),
+        "weight": st.column_config.NumberColumn("Weight", min_value=0.0, step=0.1, required=True),
+    }
+    for status in criteria.rag.levels[1:]:
+        config[insights.threshold_column(status)] = st.column_config.NumberColumn(
+            insights.threshold_column(status), min_value=0.0, max_value=100.0)
+    edited = st.data_editor(frame, hide_index=True, width="stretch", num_rows="fixed",
+                            column_config=config, key="admin_criteria_editor")
+    st.markdown("**Team status thresholds** (lowest team score, 0-100, for each status)")
+    team = st.data_editor(insights.team_thresholds_frame(criteria), hide_index=True,
+                          num_rows="fixed", key="admin_team_thresholds",
+                          column_config={"status": st.column_config.TextColumn("Status", disabled=True),
+                                         "lowest team score": st.column_config.NumberColumn(
+                                             "Lowest team score", min_value=0.0, max_value=100.0)})
+    if st.button("Check and save the criteria", type="primary", key="admin_criteria_save"):
+        raw = insights.criteria_from_editor(criteria, edited, team)
+        try:
+            checked = criteria_from_dict(raw, file_name="criteria editor")
+        except ValidationError as exc:
+            show_problems(exc, "criteria")
+        else:
+            if checked == criteria:
+                st.info("Nothing changed.", icon=":material/info:")
+            else:
+                try:
+                    api.load_criteria(engine, checked.to_toml(), actor=user, file_name="criteria editor")
+                except KimError as exc:
+                    show_problems(exc, "criteria")
+                else:
+                    ui.refresh()
+                    st.success("Saved the criteria. They apply to rounds opened from now on.",
+                               icon=":material/check_circle:")
+    with st.expander("The criteria file (TOML)"):
+        st.code(criteria.to_toml(), language="toml")

@@ -1,0 +1,182 @@
+"""League table: ranking, movement, the department's headline figures and trend."""
+
+from __future__ import annotations
+
+import textwrap
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from kim_metrics import exports, insights
+from kim_metrics.criteria import NO_RETURN
+from kim_metrics.rag import RAG_STYLES
+from pages import _shared as ui
+
+ui.ensure_navigation()
+
+LEVELS = {"Teams": "team", "Directorates": "directorate", "Groups": "group"}
+TABLE_KEY = "league_table_rows"
+
+st.title("KIM league table")
+url = ui.db_url()
+labels = ui.round_labels(url)
+if not labels:
+    ui.no_rounds_notice()
+    st.stop()
+
+
+top = st.columns([1, 2, 2, 3])
+round_label = ui.round_picker(labels, key="league_round", container=top[0])
+level_name = top[1].radio("Show", list(LEVELS), horizontal=True, key="league_level")
+level = LEVELS[level_name]
+result = ui.league(url, round_label, level)
+criteria = result.criteria
+teams_table = ui.league(url, round_label, "team").table
+groups = sorted(teams_table["group"].dropna().unique())
+chosen_groups = top[2].multiselect("Groups", groups, key="league_groups", placeholder="All groups")
+directorate_options = sorted(
+    insights.filter_league(teams_table, groups=chosen_groups)["directorate"].dropna().unique())
+chosen_dirs = top[3].multiselect("Directorates", directorate_options, key="league_dirs",
+                                 placeholder="All directorates", disabled=level == "group",
+                                 help="Not used when the table shows groups.")
+chosen_dirs = [d for d in chosen_dirs if d in directorate_options] if level != "group" else []
+
+# Headline figures for the whole department --------------------------------------------------
+trend = ui.rag_trend(url)
+statuses = [*reversed(criteria.rag.levels), NO_RETURN]
+head = insights.headline(trend, round_label, statuses)
+since = f"since {head.previous}" if head.previous else ""
+st.header(f"The department in {round_label}")
+cols = st.columns(len(statuses) + 1)
+good = criteria.rag.levels[-1]
+for col, status in zip(cols, statuses):
+    change = head.changes[status]
+    if status == good:
+        colour = "normal"
+    elif status == NO_RETURN or criteria.rag.position(status) == 0:
+        colour = "inverse"
+    else:
+        colour = "off"
+    col.metric(f"{ui.status_word(status)} teams", head.counts[status],
+               delta=None if change is None else f"{change:+d} {since}", delta_color=colour,
+               help=f"Teams whose status is {status} in {round_label}"
+                    + (f", and the change since {head.previous}." if head.previous else "."))
+cols[-1].metric("Department score", ui.score_text(head.score),
+                delta=None if head.score_change is None else f"{head.score_change:+.1f} {since}",
+                help="The mean score (0-100) of the teams that made a return.")
+st.caption(f"{head.returned} of {head.teams} teams made a return for {round_label}."
+           + ("" if head.previous else " This is the first round, so there is no change to show."))
+
+# The table ----------------------------------------------------------------------------------
+table = insights.filter_league(result.table, groups=chosen_groups,
+                               directorates=chosen_dirs if level != "group" else ())
+view = insights.league_view(table, criteria, level)
+team_ids = view.pop("team_id").tolist() if "team_id" in view else []
+if level == "team" and "Group" in view:
+    view = view.drop(columns=["Group"])  # the filters and the downloads keep it
+names = table["name"].tolist()
+rag_columns = ["RAG", *(c.name for c in criteria)]
+column_config = {
+    "Rank": st.column_config.NumberColumn("Rank", format="%d", width="small",
+                                          help="Teams with the same score share a rank."),
+    "Movement": st.column_config.TextColumn(
+        "Movement", width="small",
+        help=f"Places up (▲) or down (▼) since {result.previous.label if result.previous else 'the last round'}; "
+             "– no change; new: not ranked last round."),
+    "Score": st.column_config.NumberColumn("Score", format="%.1f", width="small",
+                                           help="Weighted score, 0-100."),
+}
+for c in criteria:
+    column_config[c.name] = st.column_config.TextColumn(c.name, help=c.description, width="small")
+if level == "team" and ui.has_page("team"):
+    view["Details"] = [f"team?team={t}" for t in team_ids]
+    column_config["Details"] = st.column_config.LinkColumn(
+        "Details", display_text="Open", width="small", help="Open the team's scores and evidence.")
+
+what = {"team": "teams", "directorate": "directorates", "group": "groups"}[level]
+st.header(f"League of {what}, {round_label}")
+if level == "team":
+    hint = "Choose a row to open the team's scores and evidence."
+elif level == "directorate":
+    hint = "Choose a row to open the directorate's page."
+else:
+    hint = ""
+st.caption(f"{len(view)} {what}. Ranked by weighted score; equal scores share a rank. "
+           "Every status is written in its cell as well as coloured. " + hint)
+selectable = (level == "team" and ui.has_page("team")) or (level == "directorate" and ui.has_page("directorate"))
+event = st.dataframe(
+    ui.styled(view, rag_columns, decimals={"Score": 1}),
+    hide_index=True, width="stretch", column_config=column_config, key=TABLE_KEY,
+    height=min(38 + 35 * len(view), 600),
+    on_select="rerun" if selectable else "ignore", selection_mode="single-row",
+)
+chosen_rows = event.selection.rows if selectable else []
+if chosen_rows and chosen_rows[0] < len(view):
+    # The table's selection lives only while this page shows it, so coming back is safe.
+    if level == "team":
+        st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen_rows[0]])})
+    st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen_rows[0]]})
+
+downloads = st.columns([1, 1, 4])
+filters = "-".join(filter(None, [round_label, level]))
+downloads[0].download_button(
+    "Download CSV", data=lambda: exports.league_csv(table, criteria, level),
+    file_name=f"kim-league-{filters}.csv", mime="text/csv", on_click="ignore",
+    icon=":material/download:")
+
+
+def _xlsx() -> bytes:
+    scores = None
+    if level == "team":
+        scored = ui.scored_round(url, round_label).scores
+        scores = scored[scored["team_id"].isin(table["team_id"])]
+    return exports.league_xlsx(table, criteria, level, scores)
+
+
+downloads[1].download_button(
+    "Download Excel", data=_xlsx, file_name=f"kim-league-{filters}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
+    icon=":material/download:")
+
+# Charts -------------------------------------------------------------------------------------
+trend_tab, heat_tab = st.tabs(["Status mix over rounds", f"Heatmap: {what} × criteria"])
+with trend_tab:
+    fig = go.Figure()
+    for status in [*criteria.rag.levels, NO_RETURN]:
+        if status not in trend:
+            continue
+        style = RAG_STYLES.get(status)
+        fig.add_bar(x=trend["round"], y=trend[status], name=status, text=trend[status],
+                    textposition="inside", marker_color=style.background if style else None,
+                    textfont_color=style.text if style else None,
+                    hovertemplate=f"{status}: %{{y}} teams in %{{x}}<extra></extra>")
+    fig.update_layout(barmode="stack", height=360, margin=dict(t=30, b=10, l=10, r=10),
+                      uniformtext={"minsize": 10, "mode": "hide"},
+                      xaxis_title="Round", yaxis_title="Teams", legend_title_text="Status",
+                      title="Teams by status in each round")
+    st.plotly_chart(fig, width="stretch")
+    table_of_trend = trend.drop(columns=["start_date"]).rename(
+        columns={"round": "Round", "score": "Department score"})
+    with st.expander("The chart's figures as a table"):
+        st.dataframe(table_of_trend, hide_index=True)
+
+with heat_tab:
+    if table.empty:
+        st.info("No rows match the filters.")
+    else:
+        words = insights.rag_matrix(table, criteria, label="name")
+        order = [*criteria.rag.levels, NO_RETURN]
+        z = words.apply(lambda col: col.map(order.index)).to_numpy()
+        scale = []
+        for i, status in enumerate(order):
+            colour = RAG_STYLES[status].background if status in RAG_STYLES else "#FFFFFF"
+            scale += [[i / len(order), colour], [(i + 1) / len(order), colour]]
+        heat = go.Figure(go.Heatmap(
+            z=z, x=["<br>".join(textwrap.wrap(name, 18)) for name in words.columns], y=list(words.index), text=words.to_numpy(),
+            texttemplate="%{text}", textfont={"size": 10}, colorscale=scale, zmin=-0.5,
+            zmax=len(order) - 0.5, showscale=False, xgap=1, ygap=1,
+            hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>"))
+        heat.update_layout(height=max(320, 22 * len(words) + 200), margin=dict(t=10, b=10, l=10, r=10),
+                           yaxis={"autorange": "reversed"}, xaxis={"side": "top", "tickangle": 0})
+        st.plotly_chart(heat, width="stretch")
+        st.caption("Each cell names its status; the table above has the same statuses.")

@@ -1,0 +1,135 @@
+"""Team detail: each criterion's claim, what counted, the evidence and the team's history.
+
+Reached from the league table or directorate page, or by a link: ``team?team=<team_id>``.
+Evidence, links, comments and notes are typed by teams and reviewers, so they are shown as
+plain text (st.text, st.dataframe), never as HTML or Markdown.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kim_metrics import insights
+from kim_metrics.criteria import NO_RETURN
+from kim_metrics.scoring import CHALLENGED, VERIFIED
+from pages import _shared as ui
+
+ui.ensure_navigation()
+
+CHOICE_KEY = "team_choice"
+
+st.title("Team detail")
+url = ui.db_url()
+labels = ui.round_labels(url)
+org = ui.organisation(url)
+if not labels or org.empty:
+    ui.no_rounds_notice()
+    st.stop()
+
+team_names = {int(r.team_id): f"{r.team} — {r.directorate}" for r in org.itertuples()}
+asked = st.query_params.get("team")
+try:
+    asked_id = int(asked) if asked is not None else None
+except ValueError:
+    asked_id = None
+if asked is not None and asked_id not in team_names:
+    st.error(f"There is no current team with id {ui.md_escape(asked)}. Choose a team below.")
+elif asked_id is not None and st.session_state.get(CHOICE_KEY) != asked_id:
+    st.session_state[CHOICE_KEY] = asked_id
+if st.session_state.get(CHOICE_KEY) not in team_names:
+    st.session_state[CHOICE_KEY] = next(iter(team_names))
+
+top = st.columns([3, 1])
+team_id = top[0].selectbox("Team", list(team_names), format_func=team_names.get, key=CHOICE_KEY)
+round_label = ui.round_picker(labels, key="team_round", container=top[1])
+st.query_params["team"] = str(team_id)
+
+detail = ui.team_detail(url, team_id, round_label)
+league = ui.league(url, round_label, "team").table
+row = league[league["team_id"] == team_id]
+
+st.header(ui.md_escape(detail.team), anchor=False)
+st.caption(f"{ui.md_escape(detail.directorate)} · {ui.md_escape(detail.group)}")
+ui.link("directorate", f"Back to {ui.md_escape(detail.directorate)}", icon=":material/arrow_back:",
+        query_params={"directorate": detail.directorate})
+cols = st.columns(4)
+cols[0].metric("Score", ui.score_text(detail.score), help="Weighted score, 0-100.")
+cols[1].metric("Status", ui.status_word(detail.rag))
+if len(row) and not pd.isna(row.iloc[0]["rank"]):
+    r = row.iloc[0]
+    cols[2].metric("Rank", f"{int(r['rank'])} of {int(league['rank'].notna().sum())}",
+                   delta=None if r["movement_label"] in ("", "–", "new") else r["movement_label"],
+                   delta_color="off", delta_arrow="off",
+                   help="Places up (▲) or down (▼) since the last round.")
+else:
+    cols[2].metric("Rank", "unranked", help="A team without a return is not ranked.")
+flagged = int(detail.criteria["unevidenced"].sum())
+cols[3].metric("Unevidenced claims", flagged,
+               help="Claims above the lowest level with no evidence count as the lowest level.")
+
+if detail.rag == NO_RETURN:
+    st.warning(f"**No return** from this team for {round_label}.", icon=":material/warning:")
+else:
+    # Overview: one row per criterion, words in every cell.
+    overview = pd.DataFrame({
+        "Criterion": detail.criteria["name"],
+        "Claimed": detail.criteria["claimed"],
+        "Counted": detail.criteria["counted"],
+        "RAG": detail.criteria["rag"],
+        "Evidence": detail.criteria["unevidenced"].map({True: "⚠ Unevidenced", False: "Given"}),
+        "Review": detail.criteria["review_status"].replace("", "—"),
+    })
+    overview.loc[~detail.criteria["evidenced"] & ~detail.criteria["unevidenced"], "Evidence"] = "None needed"
+    st.subheader(f"Scores for {round_label}")
+    st.dataframe(ui.styled(overview, ["RAG"]), hide_index=True, width="stretch", column_config={
+        "Criterion": st.column_config.TextColumn("Criterion", width="large"),
+        "Claimed": st.column_config.TextColumn("Claimed", width="small"),
+        "Counted": st.column_config.TextColumn("Counted", width="small"),
+        "RAG": st.column_config.TextColumn("RAG", width="small"),
+        "Evidence": st.column_config.TextColumn("Evidence", width="small"),
+        "Review": st.column_config.TextColumn("Review", width="small")})
+
+history = detail.scores_history
+st.subheader("Each criterion")
+for c in detail.criteria.itertuples(index=False):
+    with st.container(border=True):
+        st.markdown(f"#### {ui.md_escape(c.name)}")
+        if c.rag == NO_RETURN:
+            st.caption("No score for this round.")
+        else:
+            st.markdown(f"**Claimed:** {ui.md_escape(c.claimed or '—')} &nbsp;·&nbsp; "
+                        f"**Counted:** {ui.md_escape(c.counted or '—')} &nbsp;·&nbsp; "
+                        f"**Status:** {ui.status_word(c.rag)}")
+            if c.unevidenced:
+                st.warning(f"**Unevidenced claim.** The team claimed '{ui.md_escape(c.claimed)}' "
+                           f"but gave no evidence, so it counts as '{ui.md_escape(c.counted)}'.",
+                           icon=":material/report:")
+            st.markdown("**Evidence**")
+            st.text(c.evidence or "No evidence text given.")
+            if c.evidence_link:
+                st.markdown("**Evidence link**")
+                st.text(c.evidence_link)
+                safe = insights.safe_link(c.evidence_link)
+                if safe:
+                    st.link_button("Open the evidence link", safe, icon=":material/open_in_new:")
+            if c.comment:
+                st.markdown("**Team's comment**")
+                st.text(c.comment)
+            if c.review_status in (CHALLENGED, VERIFIED):
+                st.markdown(f"**Reviewer's note** ({c.review_status}"
+                            + (f" by {ui.md_escape(c.reviewer)}" if c.reviewer else "") + ")")
+                st.text(c.review_note or "No note.")
+        past = history[history["criterion"] == c.criterion]
+        if len(past):
+            past_view = past.rename(columns={"round": "Round", "claimed": "Claimed",
+                                             "counted": "Counted", "rag": "RAG"})
+            past_view["Evidence"] = past["unevidenced"].map({True: "⚠ Unevidenced", False: ""})
+            with st.expander(f"History of this criterion ({len(past)} rounds)"):
+                st.dataframe(ui.styled(past_view[["Round", "Claimed", "Counted", "RAG", "Evidence"]],
+                                       ["RAG"]), hide_index=True)
+
+st.subheader("History across rounds")
+hist = detail.history.rename(columns={"round": "Round", "score": "Score", "rag": "RAG"})
+st.dataframe(ui.styled(hist, ["RAG", *[c for c in hist.columns if c not in ("Round", "Score")]],
+                       decimals={"Score": 1}), hide_index=True, width="stretch")

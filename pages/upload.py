@@ -1,0 +1,244 @@
+"""Upload a return: download the template, upload a workbook, see every problem, then confirm.
+
+Nothing is saved until the person presses the confirm button; the checked return (an
+``api.Preview``) waits in ``st.session_state`` between reruns. A file whose headers are not
+recognised gets a column-mapping form.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from kim_metrics import api, insights
+from kim_metrics.errors import KimError, ReadError, ValidationError
+from kim_metrics.returns import FIELD_LABELS
+from kim_metrics.rounds import next_label
+from kim_metrics.template import write_template
+from pages import _shared as ui
+
+ui.ensure_navigation()
+
+CHECK_KEY = "upload_check"        # {"key": ..., "preview": Preview | None, "error": KimError | None}
+MAPPINGS_KEY = "upload_mappings"  # file hash → {canonical field: header}
+SAVED_KEY = "upload_saved"        # what the last save stored, for the confirmation
+NOT_IN_FILE = "— not in the file —"
+TYPES = ["xlsx", "xlsm", "xls", "ods", "csv"]
+
+
+def current_quarter(today: date | None = None) -> str:
+    today = today or date.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def round_options(labels: list[str]) -> list[str]:
+    """The latest round first, then the one after it (a first return opens a round), then older."""
+    if not labels:
+        now = current_quarter()
+        return [now, next_label(now)]
+    newest = list(reversed(labels))
+    return [newest[0], next_label(newest[0]), *newest[1:]]
+
+
+def my_directorates(org: pd.DataFrame, email: str) -> list[str]:
+    ims = org["information_managers"].fillna("").str.lower()
+    return sorted(org.loc[ims.str.contains(email.lower(), regex=False), "directorate"].unique())
+
+
+def template_bytes(engine, org: pd.DataFrame, round_label: str, directorate: str | None) -> bytes:
+    criteria = api.round_criteria(engine, round_label)
+    return write_template(io.BytesIO(), criteria=criteria, teams=org, round_label=round_label,
+                          directorate=directorate)
+
+
+def check(engine, data: bytes, name: str, round_label: str, mapping: dict | None, user: str) -> dict:
+    """Check a file with a progress bar; the result is kept between reruns."""
+    result: dict = {"preview": None, "error": None}
+    with st.status(f"Checking {name}", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+        try:
+            result["preview"] = api.check_return(
+                engine, data, name, round_label, mapping, uploader=user,
+                progress=lambda f, msg: bar.progress(min(max(float(f), 0.0), 1.0), text=msg))
+        except KimError as exc:
+            result["error"] = exc
+            status.update(label=f"{name}: problems found; nothing was saved", state="error",
+                          expanded=False)
+        else:
+            status.update(label=f"{name}: checked, no problems", state="complete", expanded=False)
+    return result
+
+
+def problems_table(error: KimError) -> pd.DataFrame:
+    if isinstance(error, ValidationError):
+        return insights.problems_frame(error)
+    if isinstance(error, ReadError):
+        return insights.problems_frame([error.problem])
+    return pd.DataFrame({"sheet": [""], "row": [None], "column": [""], "message": [str(error)]})
+
+
+def mapping_form(data: bytes, name: str, error: ValidationError, file_hash: str) -> None:
+    problem = insights.unknown_columns(error)
+    try:
+        headers = insights.file_headers(data, name, problem)
+    except KimError:
+        headers = []
+    if not headers:
+        return
+    st.markdown("#### Match your columns")
+    st.caption("The file's headers are not the template's. Tell us which of your columns holds "
+               "each field, then check the file again. Team, Criterion and Score are needed.")
+    guess = insights.guess_mapping(headers)
+    choices = {}
+    with st.form("upload_mapping_form", border=True):
+        cols = st.columns(4)
+        for i, field in enumerate(insights.MAPPABLE_FIELDS):
+            options = [NOT_IN_FILE, *headers]
+            label = FIELD_LABELS[field] + (" (needed)" if field in insights.REQUIRED_FIELDS else "")
+            picked = cols[i % 4].selectbox(label, options,
+                                           index=options.index(guess[field]) if guess.get(field) else 0,
+                                           key=f"upload_map_{file_hash[:12]}_{field}")
+            choices[field] = None if picked == NOT_IN_FILE else picked
+        submitted = st.form_submit_button("Check again with these columns", type="primary")
+    if submitted:
+        mapping, messages = insights.mapping_from_choices(choices)
+        if messages:
+            for m in messages:
+                st.error(ui.md_escape(m))
+        else:
+            st.session_state.setdefault(MAPPINGS_KEY, {})[file_hash] = mapping
+            st.rerun()
+
+
+def show_preview(preview: api.Preview) -> None:
+    criteria = preview.criteria
+    teams = preview.teams.sort_values(["directorate", "team"])
+    table = insights.rag_matrix(teams, criteria).reset_index().rename(columns={"team": "Team"})
+    table.insert(1, "Directorate", teams["directorate"].to_numpy())
+    table.insert(2, "Score", teams["score"].to_numpy())
+    table.insert(3, "RAG", teams["rag"].to_numpy())
+    st.dataframe(ui.styled(table, ["RAG", *(c.name for c in criteria)], decimals={"Score": 1}),
+                 hide_index=True, width="stretch")
+    flagged = preview.scores[preview.scores["unevidenced"].astype(bool)]
+    if len(flagged):
+        names = {c.id: c.name for c in criteria}
+        st.warning(f"**{len(flagged)} unevidenced claim{'s' if len(flagged) != 1 else ''}.** "
+                   "These scores have no evidence, so they will count as the lowest level. Add "
+                   "evidence and upload again to have them counted.", icon=":material/report:")
+        st.dataframe(pd.DataFrame({"Team": flagged["team"], "Criterion": flagged["criterion"].map(names),
+                                   "Claimed": flagged["claimed_raw"], "Row": flagged["row"]}),
+                     hide_index=True)
+
+
+st.title("Upload a return")
+engine = ui.engine()
+url = ui.db_url()
+labels = ui.round_labels(url)
+org = ui.organisation(url)
+user = ui.current_user()
+
+round_label = st.selectbox("Round this return is for", round_options(labels), key="upload_round",
+                           help="The latest round first, then the next one: the first return for "
+                                "a round opens it.")
+
+st.header("1. Download the template")
+if org.empty:
+    st.info("No organisation is loaded yet, so there are no teams to put in a template. The KIM "
+            "team loads the organisation workbook on the admin page. You can still upload a "
+            "return: its teams will be added.", icon=":material/info:")
+    ui.link("admin", "Load the organisation", icon=":material/settings:")
+else:
+    directorates = sorted(org["directorate"].unique())
+    mine = my_directorates(org, user)
+    options = ["All directorates", *directorates]
+    cols = st.columns([3, 1])
+    chosen = cols[0].selectbox("Directorate", options,
+                               index=options.index(mine[0]) if mine else 0, key="upload_directorate")
+    directorate = None if chosen == "All directorates" else chosen
+    slug = (directorate or "all").lower().replace(" ", "-")
+    cols[1].download_button(
+        "Download the template", data=lambda: template_bytes(engine, org, round_label, directorate),
+        file_name=f"kim-return-{round_label}-{slug}.xlsx", on_click="ignore",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:", help="Pre-filled with the teams and the seven criteria, with "
+                                         "drop-down lists for scores and a guidance sheet.")
+
+st.header("2. Upload the filled workbook")
+uploaded = st.file_uploader("Return workbook (.xlsx, .xlsm, .xls, .ods or .csv)", type=TYPES,
+                            key="upload_file", help="Macros never run. Nothing is saved until you "
+                                                    "confirm.")
+if uploaded is None:
+    st.session_state.pop(CHECK_KEY, None)
+else:
+    data = uploaded.getvalue()
+    digest = api.file_hash(data)
+    mapping = st.session_state.get(MAPPINGS_KEY, {}).get(digest)
+    key = (digest, uploaded.name, round_label, tuple(sorted((mapping or {}).items())))
+    state = st.session_state.get(CHECK_KEY)
+    if state is None or state["key"] != key:
+        state = {"key": key, **check(engine, data, uploaded.name, round_label, mapping, user)}
+        st.session_state[CHECK_KEY] = state
+    error, preview = state["error"], state["preview"]
+    saved = st.session_state.get(SAVED_KEY)
+    if error is not None:
+        report = problems_table(error)
+        st.error(f"**{len(report)} problem{'s' if len(report) != 1 else ''} found in "
+                 f"{ui.md_escape(uploaded.name)}; nothing was saved.** Fix each one in the file and "
+                 "upload it again.", icon=":material/error:")
+        st.dataframe(report.rename(columns=str.capitalize), hide_index=True, width="stretch",
+                     column_config={"Message": st.column_config.TextColumn("Message", width="large")})
+        if isinstance(error, ValidationError) and insights.unknown_columns(error):
+            mapping_form(data, uploaded.name, error, digest)
+    elif preview is not None:
+        if saved and saved["file_hash"] == preview.file_hash and saved["round"] == preview.round:
+            st.success(saved["message"], icon=":material/check_circle:")
+        elif preview.same_file:
+            same = preview.same_file
+            st.info(f"This file is already saved for {preview.round} (return {same['return_id']}, "
+                    f"uploaded by {ui.md_escape(same['uploader'])} on "
+                    f"{pd.Timestamp(same['uploaded_at']):%d %B %Y at %H:%M}). It will not be saved "
+                    "again.", icon=":material/info:")
+        else:
+            teams = preview.teams
+            st.success(f"**No problems found.** {len(teams)} team{'s' if len(teams) != 1 else ''} "
+                       f"and {len(preview.scores)} scores for {preview.round}. Check the scores "
+                       "below; nothing is saved until you confirm.", icon=":material/check_circle:")
+            if not preview.round_exists:
+                st.info(f"Round {preview.round} is not open yet: saving this return opens it with "
+                        "the criteria in force now.", icon=":material/info:")
+            show_preview(preview)
+            if st.button(f"Confirm and save the return for {preview.round}", type="primary",
+                         key="upload_confirm", icon=":material/save:"):
+                try:
+                    result = api.save_preview(engine, preview, uploader=user)
+                except KimError as exc:
+                    st.error(ui.md_escape(str(exc)))
+                else:
+                    ui.refresh()
+                    message = (f"**Saved** {ui.md_escape(uploaded.name)} as return "
+                               f"{result.return_id} for {result.round}: {result.teams} "
+                               f"team{'s' if result.teams != 1 else ''}, {result.scores} scores"
+                               + (f"; it replaces {result.superseded} earlier scores for the same "
+                                  "teams" if result.superseded else "")
+                               + (f"; {result.new_teams} new teams were added" if result.new_teams else "")
+                               + (f"; round {result.round} was opened" if result.round_opened else "")
+                               + ". The league table now includes it.")
+                    st.session_state[SAVED_KEY] = {"file_hash": preview.file_hash,
+                                                   "round": result.round, "message": message}
+                    st.session_state.pop(CHECK_KEY, None)
+                    st.rerun()
+
+st.header("Earlier returns")
+earlier = api.returns(engine)
+if earlier.empty:
+    st.caption("No returns yet.")
+else:
+    view = earlier.rename(columns={
+        "return_id": "Return", "round": "Round", "file_name": "File", "uploader": "Uploaded by",
+        "uploaded_at": "Uploaded at", "layout": "Layout", "team_count": "Teams",
+        "score_count": "Scores", "current_scores": "Scores counting", "status": "Status"})
+    st.dataframe(view, hide_index=True, width="stretch",
+                 column_config={"Uploaded at": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})

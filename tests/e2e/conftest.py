@@ -1,0 +1,132 @@
+"""End-to-end fixtures: one dashboard server on a demo database, and Debian's headless Chromium.
+
+The server is started once for the session (``streamlit run dashboard.py`` on a free port,
+``KIM_DATABASE_URL`` pointing at a temporary SQLite file with the demo department) and killed
+after. The browser is Debian's ``/usr/bin/chromium`` (CI's .ci/run installs it); Playwright
+never downloads one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kim_metrics.db import make_engine
+from kim_metrics.demo import load_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+START_TIMEOUT_S = 60
+# Streamlit marks its root element with the script's state; "notRunning" means the page is drawn.
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def e2e_database(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("e2e") / "kim.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    load_demo(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def server(e2e_database) -> Iterator[str]:
+    """The dashboard's base URL; the server runs for the whole session."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {**os.environ, "KIM_DATABASE_URL": e2e_database}
+    env.pop("KIM_ROLE", None)   # a local user: every page
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
+           "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    log_path = ARTIFACTS / "e2e-server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _answers(base + "_stcore/health"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"The dashboard did not start; see {log_path}:\n"
+                                   + log_path.read_text()[-2000:])
+            time.sleep(0.25)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (CI's .ci/run does)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="en-GB")
+    context.set_default_timeout(20_000)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def open_page(page, server: str, path: str = "") -> None:
+    """Go to a page of the dashboard and wait until Streamlit has drawn it."""
+    page.goto(server + path)
+    page.wait_for_selector(IDLE)
+    page.wait_for_selector("h1")
+
+
+def shot(page, name: str) -> Path:
+    """Save the whole page: Streamlit scrolls inside its own container, so grow the window."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]')?.scrollHeight || 0")
+    if height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(height + 40, 6000)})
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path

@@ -1,0 +1,523 @@
+"""The dashboard's pages through Streamlit's AppTest, against a real demo database.
+
+AppTest in Streamlit 1.67 drives ``st.file_uploader`` (``set_value``), dataframe row
+selection (through session state) and ``st.data_editor`` edits (through session state),
+so the upload, drill-down and criteria-editing paths are covered here; tests/e2e covers the
+same paths in a real browser.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kim_metrics import api
+from kim_metrics.criteria import NO_RETURN
+from kim_metrics.db import make_engine
+from kim_metrics.demo import load_demo
+from kim_metrics.store import ensure_schema
+from kim_metrics.template import write_template
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard.py")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from dashboard import PAGES, ROLES  # noqa: E402  (the app's own table of roles and pages)
+
+pytestmark = pytest.mark.xdist_group("pages")
+TIMEOUT = 60
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# Files a person would upload ----------------------------------------------------------------
+
+def top_value(c) -> object:
+    if c.scale == "level":
+        return c.levels[-1]
+    return "Yes" if c.scale == "yesno" else 100
+
+
+def filled_return(engine, directorate: str, round_label: str, *, evidence: str = "Checked by the KIM team",
+                  value=top_value, rename: dict | None = None) -> bytes:
+    """The app's own template for a directorate, filled in: every team at ``value``."""
+    criteria = api.round_criteria(engine, round_label)
+    blank = write_template(io.BytesIO(), criteria=criteria, teams=api.organisation(engine),
+                           round_label=round_label, directorate=directorate)
+    wb = openpyxl.load_workbook(io.BytesIO(blank))
+    ws = wb["Return"]
+    col = {cell.value: i for i, cell in enumerate(ws[1])}
+    by_name = {c.name: c for c in criteria}
+    for row in ws.iter_rows(min_row=2):
+        name = row[col["Criterion"]].value
+        if name not in by_name:
+            continue
+        row[col["Score"]].value = value(by_name[name])
+        row[col["Evidence"]].value = evidence
+    for old, new in (rename or {}).items():
+        ws.cell(row=1, column=col[old] + 1).value = new
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def bad_return(engine, directorate: str, round_label: str) -> bytes:
+    """A filled template with a misspelt team and a score that is not on the scale."""
+    wb = openpyxl.load_workbook(io.BytesIO(filled_return(engine, directorate, round_label)))
+    ws = wb["Return"]
+    col = {cell.value: i for i, cell in enumerate(ws[1])}
+    ws.cell(row=2, column=col["Team"] + 1).value = "Nonexistent Team Of Nobody"
+    ws.cell(row=3, column=col["Score"] + 1).value = "Maybe"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# Fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo department, loaded once; tests that write take a copy."""
+    path = tmp_path_factory.mktemp("pages") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    load_demo(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_db, monkeypatch) -> str:
+    url = f"sqlite:///{demo_db}"
+    monkeypatch.setenv("KIM_DATABASE_URL", url)
+    monkeypatch.delenv("KIM_ROLE", raising=False)
+    return url
+
+
+@pytest.fixture
+def writable_url(demo_db, tmp_path, monkeypatch) -> str:
+    """A private copy of the demo database for a test that saves something."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("KIM_DATABASE_URL", url)
+    monkeypatch.delenv("KIM_ROLE", raising=False)
+    return url
+
+
+@pytest.fixture
+def empty_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+    monkeypatch.setenv("KIM_DATABASE_URL", url)
+    monkeypatch.delenv("KIM_ROLE", raising=False)
+    return url
+
+
+def open_app(role: str | None = None, page: str | None = None, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if role:
+        at.session_state["role"] = role
+    at.run()
+    if page:
+        at.switch_page(PAGES[page].path)
+        if query:
+            at.query_params.update(query)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def unescape(markdown: str) -> str:
+    """Text the pages escaped for Markdown, as a person reads it."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def count_returns(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        return len(api.returns(engine))
+    finally:
+        engine.dispose()
+
+
+# Navigation and roles -----------------------------------------------------------------------
+
+TITLES = {"league": "KIM league table", "directorate": "My directorate", "team": "Team detail",
+          "upload": "Upload a return", "admin": "Run the scheme"}
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_every_page_renders_for_each_role(demo_url, role):
+    at = open_app(role)
+    assert at.title[0].value == TITLES[ROLES[role].default]       # landed on the role's page
+    for key in ROLES[role].pages:
+        at.switch_page(PAGES[key].path).run()
+        assert not at.exception, (role, key, [e.value for e in at.exception])
+        assert at.title[0].value == TITLES[key]
+        assert not at.error, (role, key, [e.value for e in at.error])
+
+
+def test_role_table_lands_each_person_on_their_page():
+    assert ROLES["executive"].default == "league"
+    assert ROLES["director"].default == "directorate"
+    assert ROLES["information_manager"].default == "upload"
+    assert ROLES["admin"].default == "league" and set(ROLES["admin"].pages) == set(PAGES)
+    for spec in ROLES.values():
+        assert spec.default in spec.pages
+        assert "admin" not in spec.pages or spec is ROLES["admin"]
+
+
+def test_role_from_environment(demo_url, monkeypatch):
+    monkeypatch.setenv("KIM_ROLE", "director")
+    at = open_app()
+    assert at.title[0].value == "My directorate"
+
+
+def test_a_page_outside_the_role_is_not_offered(demo_url):
+    at = open_app("executive")
+    with pytest.raises(Exception):
+        at.switch_page(PAGES["admin"].path).run()
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_each_page_runs_on_its_own(demo_url, page):
+    """A page given to AppTest directly (no dashboard.py) still renders, links left out."""
+    at = AppTest.from_file(str(ROOT / PAGES[page].path), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == TITLES[page]
+
+
+def test_unknown_role_is_named_and_shows_the_league_only(demo_url):
+    at = open_app("wizard")
+    assert "'wizard' is not a role" in at.warning[0].value
+    assert at.title[0].value == "KIM league table"
+
+
+# League table -------------------------------------------------------------------------------
+
+def test_league_lists_demo_teams_in_score_order_with_shared_ranks(demo_url):
+    at = open_app("executive")
+    table = at.dataframe[0].value
+    expected = api.league(make_engine(demo_url)).table
+    assert len(table) == len(expected) == 120
+    assert table["Name"].tolist() == expected["name"].tolist()
+    ranked = table[table["Rank"].notna()]
+    scores = ranked["Score"].tolist()
+    assert scores == sorted(scores, reverse=True)
+    # Competition ranking: each rank is one more than the number of better scores.
+    for score, rank in zip(ranked["Score"], ranked["Rank"]):
+        assert rank == 1 + (ranked["Score"] > score).sum()
+    assert ranked["Rank"].duplicated().any(), "the demo has ties, and they share a rank"
+    unranked = table[table["Rank"].isna()]
+    assert (unranked["RAG"] == NO_RETURN).all() and len(unranked) > 0
+    assert set(table["RAG"]) <= {"Red", "Amber", "Green", NO_RETURN}
+    assert set(table["Movement"].dropna()) - {"", "–", "new"} <= {
+        m for m in table["Movement"] if m[:1] in ("▲", "▼")}
+
+
+def test_league_headline_figures_match_the_trend(demo_url):
+    at = open_app("executive")
+    trend = api.rag_trend(make_engine(demo_url)).set_index("round")
+    now, before = trend.iloc[-1], trend.iloc[-2]
+    metrics = {m.label: m for m in at.metric}
+    green = next(m for label, m in metrics.items() if "Green teams" in label)
+    assert green.value == str(int(now["Green"]))
+    assert green.delta.startswith(f"{int(now['Green'] - before['Green']):+d}")
+    no_return = next(m for label, m in metrics.items() if "No return" in label)
+    assert no_return.value == str(int(now[NO_RETURN]))
+
+
+def test_league_levels_and_filters(demo_url):
+    at = open_app("executive")
+    at.radio(key="league_level").set_value("Directorates").run()
+    assert len(at.dataframe[0].value) == 16
+    at.radio(key="league_level").set_value("Groups").run()
+    assert len(at.dataframe[0].value) == 4
+    at.radio(key="league_level").set_value("Teams").run()
+    group = at.multiselect(key="league_groups").options[0]
+    at.multiselect(key="league_groups").select(group).run()
+    table = at.dataframe[0].value
+    engine = make_engine(demo_url)
+    in_group = api.league(engine).table.query("group == @group")
+    assert table["Name"].tolist() == in_group["name"].tolist()
+
+
+def test_league_older_round(demo_url):
+    at = open_app("executive")
+    at.selectbox(key="league_round").set_value("2025-Q4").run()
+    assert not at.exception
+    assert "2025-Q4" in at.header[0].value
+    # The first round has nothing to compare with.
+    assert set(at.dataframe[0].value["Movement"]) <= {"new", ""}
+
+
+def test_choosing_a_team_row_opens_its_detail(demo_url):
+    at = open_app("executive")
+    third = at.dataframe[0].value["Name"].iloc[2]
+    at.session_state["league_table_rows"] = {"selection": {"rows": [2], "columns": []}}
+    at.run()
+    assert at.title[0].value == "Team detail"
+    assert unescape(at.header[0].value) == third
+    assert at.query_params["team"]
+
+
+def test_choosing_a_directorate_row_opens_its_page(demo_url):
+    at = open_app("executive")
+    at.radio(key="league_level").set_value("Directorates").run()
+    first = at.dataframe[0].value["Name"].iloc[0]
+    at.session_state["league_table_rows"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert at.title[0].value == "My directorate"
+    assert at.selectbox(key="directorate_choice").value == first
+
+
+def test_league_links_to_team_pages(demo_url):
+    at = open_app("executive")
+    table = at.dataframe[0].value
+    assert table["Details"].str.fullmatch(r"team\?team=\d+").all()
+
+
+# Directorate --------------------------------------------------------------------------------
+
+def _non_green_directorate(url: str) -> str:
+    teams = api.scored_round(make_engine(url)).teams
+    worst = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
+    return worst
+
+
+def test_directorate_lists_actions_for_non_green_teams(demo_url):
+    directorate = _non_green_directorate(demo_url)
+    at = open_app("director", "directorate", {"directorate": directorate})
+    assert at.selectbox(key="directorate_choice").value == directorate
+    actions = at.table[0].value
+    assert len(actions) > 0
+    assert {"Team", "Criterion", "What to do", "Directorate score rises by"} <= set(actions.columns)
+    gains = actions["Directorate score rises by"].astype(float).tolist()
+    assert gains == sorted(gains, reverse=True)
+    assert (actions["Status now"] != "Green").all()
+    teams = at.dataframe[0].value
+    assert set(actions["Team"]) <= set(teams["Team"])
+    assert (teams.loc[teams["Team"].isin(actions["Team"]), "RAG"] != "Green").any() or \
+        (teams.drop(columns=["Team", "Score", "RAG", "Details"]) != "Green").any().any()
+    labels = [m.label for m in at.metric]
+    assert "Rank among directorates" in labels
+    assert " of 16" in next(m.value for m in at.metric if m.label == "Rank among directorates")
+
+
+def test_directorate_defaults_to_the_directors_own(demo_url):
+    org = api.organisation(make_engine(demo_url))
+    row = org.dropna(subset=["director"]).iloc[-1]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["role"] = "director"
+    at.session_state["email"] = row["director"]
+    at.run()
+    assert at.selectbox(key="directorate_choice").value == row["directorate"]
+
+
+# Team detail --------------------------------------------------------------------------------
+
+def test_team_page_by_link_marks_unevidenced_claims(demo_url):
+    scores = api.scored_round(make_engine(demo_url)).scores
+    flagged = scores[scores["unevidenced"]].iloc[0]
+    at = open_app("executive", "team", {"team": str(int(flagged["team_id"]))})
+    assert unescape(at.header[0].value) == flagged["team"]
+    warnings = [w.value for w in at.warning]
+    assert any("Unevidenced claim" in w for w in warnings)
+    overview = at.dataframe[0].value
+    assert (overview["Evidence"] == "⚠ Unevidenced").any()
+    assert set(overview["RAG"]) <= {"Red", "Amber", "Green", NO_RETURN}
+
+
+def test_team_page_unknown_team_says_so(demo_url):
+    at = open_app("executive", "team", {"team": "999999"})
+    assert "no current team" in at.error[0].value
+
+
+def test_evidence_is_shown_as_plain_text(writable_url):
+    engine = make_engine(writable_url)
+    directorate = api.organisation(engine)["directorate"].iloc[0]
+    evidence = "**not bold** <script>alert('x')</script> [link](javascript:alert(1))"
+    data = filled_return(engine, directorate, "2026-Q3", evidence=evidence)
+    preview = api.check_return(engine, data, "evil.xlsx", "2026-Q3")
+    api.save_preview(engine, preview, uploader="local-admin")
+    team_id = int(preview.teams["team_id"].iloc[0])
+    at = open_app("executive", "team", {"team": str(team_id)})
+    assert evidence in [t.value for t in at.text]
+    assert not any("<script>" in m.value for m in at.markdown)
+
+
+# Upload -------------------------------------------------------------------------------------
+
+def test_bad_workbook_shows_the_report_and_saves_nothing(writable_url):
+    engine = make_engine(writable_url)
+    directorate = api.organisation(engine)["directorate"].iloc[0]
+    before = count_returns(writable_url)
+    at = open_app("information_manager")
+    at.file_uploader(key="upload_file").set_value(("bad.xlsx", bad_return(engine, directorate, "2026-Q3"), XLSX))
+    at.run()
+    assert not at.exception
+    assert "problem" in at.error[0].value and "nothing was saved" in at.error[0].value
+    report = at.dataframe[0].value
+    assert list(report.columns) == ["Sheet", "Row", "Column", "Message"]
+    assert any("Nonexistent Team Of Nobody" in m for m in report["Message"])
+    assert any("Maybe" in m for m in report["Message"])
+    assert report["Row"].notna().sum() >= 2            # each cell problem names its row
+    assert not [b for b in at.button if b.key == "upload_confirm"]
+    assert count_returns(writable_url) == before
+
+
+def test_good_workbook_saves_only_after_confirmation(writable_url):
+    engine = make_engine(writable_url)
+    directorate = api.organisation(engine)["directorate"].iloc[0]
+    data = filled_return(engine, directorate, "2026-Q4")
+    before = count_returns(writable_url)
+    at = open_app("information_manager")
+    at.selectbox(key="upload_round").set_value("2026-Q4").run()
+    at.file_uploader(key="upload_file").set_value(("good.xlsx", data, XLSX))
+    at.run()
+    assert not at.exception
+    assert "No problems found" in at.success[0].value
+    assert any("not open yet" in i.value for i in at.info)
+    preview = at.dataframe[0].value
+    assert set(preview["RAG"]) == {"Green"} and (preview["Score"] == 100).all()
+    assert count_returns(writable_url) == before            # checked, not saved
+    at.run()                                                # a rerun keeps the preview, saves nothing
+    assert count_returns(writable_url) == before
+    at.button(key="upload_confirm").click().run()
+    assert not at.exception
+    assert count_returns(writable_url) == before + 1
+    assert "Saved" in at.success[0].value and "2026-Q4" in at.success[0].value
+    earlier = at.dataframe[-1].value
+    assert earlier["File"].iloc[0] == "good.xlsx"
+    at.run()                                                # the same file again: not saved twice
+    assert count_returns(writable_url) == before + 1
+    assert not [b for b in at.button if b.key == "upload_confirm"]
+    # The league now shows the new round, with the directorate's teams on top.
+    at.switch_page(PAGES["league"].path).run()
+    assert at.selectbox(key="league_round").value == "2026-Q4"
+    table = at.dataframe[0].value
+    assert set(table.loc[table["Rank"] == 1, "Directorate"]) == {directorate}
+
+
+def test_same_file_twice_is_not_saved_again(writable_url):
+    engine = make_engine(writable_url)
+    directorate = api.organisation(engine)["directorate"].iloc[0]
+    data = filled_return(engine, directorate, "2026-Q3")
+    api.save_preview(engine, api.check_return(engine, data, "first.xlsx", "2026-Q3"), uploader="local-admin")
+    before = count_returns(writable_url)
+    at = open_app("information_manager")
+    at.file_uploader(key="upload_file").set_value(("again.xlsx", data, XLSX))
+    at.run()
+    assert any("already saved" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "upload_confirm"]
+    assert count_returns(writable_url) == before
+
+
+def test_unknown_headers_offer_column_mapping(writable_url):
+    engine = make_engine(writable_url)
+    directorate = api.organisation(engine)["directorate"].iloc[0]
+    data = filled_return(engine, directorate, "2026-Q3",
+                         rename={"Team": "Org unit", "Criterion": "Measure name", "Score": "Self rating"})
+    at = open_app("information_manager")
+    at.file_uploader(key="upload_file").set_value(("odd.xlsx", data, XLSX))
+    at.run()
+    assert "Could not find the columns" in at.dataframe[0].value["Message"].iloc[0]
+    boxes = {b.label: b for b in at.selectbox if b.key and b.key.startswith("upload_map_")}
+    assert "Org unit" in boxes["Team (needed)"].options
+    boxes["Team (needed)"].set_value("Org unit")
+    boxes["Criterion (needed)"].set_value("Measure name")
+    boxes["Score (needed)"].set_value("Self rating")
+    at.button[[b.label for b in at.button].index("Check again with these columns")].click().run()
+    assert not at.exception
+    assert "No problems found" in at.success[0].value
+    assert [b for b in at.button if b.key == "upload_confirm"]
+
+
+def test_upload_page_offers_the_template(demo_url):
+    at = open_app("information_manager")
+    button = at.get("download_button")[0]
+    assert "template" in button.proto.label.lower()
+
+
+# Admin --------------------------------------------------------------------------------------
+
+def test_admin_opens_a_round(writable_url):
+    at = open_app("admin", "admin")
+    at.text_input[0].set_value("2027-Q1")
+    at.button[[b.label for b in at.button].index("Open the round")].click().run()
+    assert "2027-Q1 is open" in at.success[0].value
+    assert "2027-Q1" in [r.label for r in api.rounds(make_engine(writable_url))]
+
+
+def test_admin_bad_round_label_is_explained(writable_url):
+    at = open_app("admin", "admin")
+    at.text_input[0].set_value("next spring")
+    at.button[[b.label for b in at.button].index("Open the round")].click().run()
+    assert "not a round label" in at.error[0].value
+
+
+def test_admin_edits_criteria_through_the_editor(writable_url):
+    at = open_app("admin", "admin")
+    at.session_state["admin_criteria_editor"] = {
+        "edited_rows": {0: {"weight": 3.0}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="admin_criteria_save").click().run()
+    assert not at.exception
+    assert "Saved the criteria" in at.success[0].value
+    assert api.current_criteria(make_engine(writable_url)).criteria[0].weight == 3.0
+
+
+def test_admin_invalid_criteria_are_reported_not_saved(writable_url):
+    before = api.current_criteria(make_engine(writable_url))
+    at = open_app("admin", "admin")
+    at.session_state["admin_criteria_editor"] = {
+        "edited_rows": {0: {"Green from": 1.0}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="admin_criteria_save").click().run()
+    assert "nothing was saved" in at.error[0].value
+    assert any("rise" in m for m in at.dataframe[-1].value["Message"]) or \
+        any("rise" in m for d in at.dataframe for m in d.value.get("Message", []))
+    assert api.current_criteria(make_engine(writable_url)) == before
+
+
+def test_admin_loads_the_organisation_workbook(writable_url):
+    org = api.organisation(make_engine(writable_url))
+    frame = pd.DataFrame({"Group": org["group"], "Directorate": org["directorate"], "Team": org["team"],
+                          "Director": org["director"], "Information managers": org["information_managers"]})
+    at = open_app("admin", "admin")
+    at.file_uploader(key="admin_org_file").set_value(("org.csv", frame.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    at.button(key="admin_org_load").click().run()
+    assert not at.exception
+    assert "teams added" in at.success[0].value
+
+
+def test_admin_bad_organisation_workbook_shows_report(writable_url):
+    at = open_app("admin", "admin")
+    at.file_uploader(key="admin_org_file").set_value(("org.csv", b"Colour,Size\nred,big\n", "text/csv"))
+    at.run()
+    at.button(key="admin_org_load").click().run()
+    assert "nothing was saved" in at.error[0].value
+
+
+# First run ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_empty_database_explains_how_to_load_data(empty_url, role):
+    at = open_app(role)
+    for key in ROLES[role].pages:
+        at.switch_page(PAGES[key].path).run()
+        assert not at.exception, (role, key, [e.value for e in at.exception])
+        assert not at.error, (role, key)
+    at.switch_page(PAGES["league"].path).run()
+    assert "kim demo" in at.info[0].value
+    if "upload" in ROLES[role].pages:
+        assert any("upload" in str(link.proto.page) for link in at.get("page_link"))
