@@ -1,16 +1,14 @@
 """KIM League dashboard: the entry point `streamlit run dashboard.py` serves.
 
-It builds the navigation from the pages in ``pages/`` and lands each person on their page.
-Who sees which pages is the small table ``ROLES`` below; the sign-in issue will choose the
-role from the signed-in email. Until then a local user is the KIM team ("admin") and has
-every page. Tests choose the role with ``st.session_state["role"]`` or ``KIM_ROLE``.
+It signs people in (when ``.streamlit/secrets.toml`` has an ``[auth]`` section), builds the
+navigation from the pages in ``pages/`` that the person's role may open, and lands them on
+their page. Who sees which pages is the table ``ROLES`` in ``pages/_shared.py``. Without
+``[auth]`` it runs in local mode: one trusted local user with the KIM team's role.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -19,48 +17,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # the pages import their shared helpers as pages._shared
     sys.path.insert(0, str(ROOT))
 
-ROLE_ENV = "KIM_ROLE"
-LOCAL_ROLE = "admin"
-
-
-@dataclass(frozen=True)
-class PageSpec:
-    path: str
-    title: str
-    icon: str
-    url_path: str
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    label: str
-    default: str              # the page this role lands on
-    pages: tuple[str, ...]    # the pages it may open, in menu order
-
-
-PAGES: dict[str, PageSpec] = {
-    "league": PageSpec("pages/league_table.py", "League table", ":material/leaderboard:", "league"),
-    "directorate": PageSpec("pages/directorate.py", "My directorate", ":material/account_tree:", "directorate"),
-    "team": PageSpec("pages/team.py", "Team detail", ":material/groups:", "team"),
-    "upload": PageSpec("pages/upload.py", "Upload a return", ":material/upload_file:", "upload"),
-    "admin": PageSpec("pages/admin.py", "Run the scheme", ":material/settings:", "admin"),
-}
-
-ROLES: dict[str, RoleSpec] = {
-    "executive": RoleSpec("Permanent Secretary / Board", "league", ("league", "directorate", "team")),
-    "director": RoleSpec("Director", "directorate", ("directorate", "league", "team")),
-    "information_manager": RoleSpec("Information manager", "upload", ("upload", "league", "directorate", "team")),
-    "admin": RoleSpec("KIM team", "league", ("league", "directorate", "team", "upload", "admin")),
-}
-
-
-def current_role() -> tuple[str, str | None]:
-    """The role to show, and a message when the one asked for is not known."""
-    asked = st.session_state.get("role") or os.environ.get(ROLE_ENV) or LOCAL_ROLE
-    if asked in ROLES:
-        return asked, None
-    return "executive", (f"'{asked}' is not a role this dashboard knows "
-                         f"({', '.join(ROLES)}); showing the league table only.")
+from pages._shared import PAGES, ROLES, auth_enabled, current_actor, current_role  # noqa: E402
 
 
 def build_navigation(role: str):
@@ -76,12 +33,36 @@ def build_navigation(role: str):
     return st.navigation(pages)
 
 
+def sign_in_page() -> None:
+    st.title("KIM League")
+    st.write("The department's knowledge and information management league table. "
+             "Sign in with your work account to see it.")
+    if st.button("Sign in", type="primary", icon=":material/login:"):
+        st.login()
+
+
 def main() -> None:
     st.set_page_config(page_title="KIM League", page_icon=":material/leaderboard:", layout="wide")
-    role, warning = current_role()
+    actor = current_actor()
+    if actor is None:
+        # Nobody signed in: a sign-in page and nothing else, not even the menu.
+        st.session_state.pop("kim_pages", None)
+        st.navigation([st.Page(sign_in_page, title="Sign in", url_path="sign-in")],
+                      position="hidden").run()
+        return
+    role, warning = current_role(actor)
     page = build_navigation(role)
     with st.sidebar:
-        st.caption(f"Viewing as: {ROLES[role].label}")
+        if auth_enabled():
+            st.caption(f"Signed in as {actor.email} · {ROLES[role].label}")
+            if st.button("Sign out", icon=":material/logout:"):
+                st.logout()
+        else:
+            st.caption(f"Viewing as: {ROLES[role].label}")
+    if not auth_enabled():
+        st.info("Local mode: sign-in is not set up, so whoever opens this dashboard acts as the "
+                "KIM team. To require sign-in, add an [auth] section to .streamlit/secrets.toml "
+                "(see the README).", icon=":material/lock_open:")
     if warning:
         st.warning(warning)
     page.run()

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from . import access, audit, store
 from .access import ADMIN, Actor
-from .criteria import NO_RETURN, CriteriaSet, parse_criteria
+from .criteria import CriteriaSet, parse_criteria
 from .errors import KimError, NotFoundError
 from .league import build_league
 from .org import parse_org

@@ -110,6 +110,12 @@ def _parser() -> argparse.ArgumentParser:
     rounds = sub.add_parser("rounds", parents=[common], help="list rounds, or open one")
     rounds.add_argument("--open", metavar="ROUND", help="open a round with the criteria in force")
     rounds.add_argument("--as", dest="actor", metavar="EMAIL")
+
+    bak = sub.add_parser("backup", parents=[common], help="write the whole database to one backup file")
+    bak.add_argument("-o", "--output", required=True, metavar="FILE")
+    res = sub.add_parser("restore", parents=[common], help="replace the database's contents with a backup")
+    res.add_argument("file")
+    res.add_argument("--force", action="store_true", help="replace a database that already holds data")
     return parser
 
 
@@ -295,6 +301,22 @@ def cmd_rounds(engine, args) -> int:
     return EXIT_OK
 
 
+def cmd_backup(engine, args) -> int:
+    from .backup import backup
+    summary = backup(engine, args.output)
+    print(f"Wrote {summary.file}: {summary.total:,} rows from {len(summary.rows)} tables "
+          f"(schema revision {summary.schema_revision}).")
+    return EXIT_OK
+
+
+def cmd_restore(engine, args) -> int:
+    from .backup import restore
+    summary = restore(engine, args.file, force=args.force)
+    print(f"Restored {summary.total:,} rows into {len(summary.rows)} tables from {summary.file}; "
+          "the database now holds exactly what the backup holds.")
+    return EXIT_OK
+
+
 def cmd_audit(engine, args) -> int:
     trail = api.audit_trail(engine, round_label=args.round, actor=args.actor, action=args.action)
     if args.format == "csv":
@@ -358,7 +380,8 @@ def cmd_boardpack(engine, args) -> int:
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "criteria": cmd_criteria, "org": cmd_org,
             "template": cmd_template, "ingest": cmd_ingest, "league": cmd_league,
             "rounds": cmd_rounds, "audit": cmd_audit, "review": cmd_review, "roles": cmd_roles,
-            "letters": cmd_letters, "boardpack": cmd_boardpack}
+            "letters": cmd_letters, "boardpack": cmd_boardpack, "backup": cmd_backup,
+            "restore": cmd_restore}
 
 
 def run() -> None:

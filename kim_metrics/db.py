@@ -7,9 +7,15 @@ owned by Alembic: ``init_db`` upgrades a database to the newest revision.
 
 from __future__ import annotations
 
+import functools
 import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -17,8 +23,11 @@ from sqlalchemy import (
     Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
     create_engine, event,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .errors import DatabaseBusy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "kim.db"
@@ -172,3 +181,77 @@ def alembic_config(engine: Engine) -> Config:
 def init_db(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
     command.upgrade(alembic_config(engine), "head")
+
+
+# Writing while others write ---------------------------------------------------------------
+#
+# Returns arrive at once from several dashboard replicas and the command line. When the
+# database turns a write away for the moment (SQLite still busy after its timeout, a
+# PostgreSQL serialization failure or deadlock, or a unique key that another save created a
+# moment earlier), the whole write runs again after a short, growing, jittered pause. Each
+# attempt is one transaction, so nothing of a failed attempt is kept.
+
+RETRY_ATTEMPTS = 8
+RETRY_FIRST_DELAY_S = 0.05
+RETRY_MAX_DELAY_S = 2.0
+# SQLite's own wait already covers most of it; past this, the person is told to try again.
+RETRY_DEADLINE_S = 60.0
+_SQLITE_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED; extended codes keep them in the low byte
+_PG_TRY_AGAIN = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+_PG_UNIQUE_VIOLATION = "23505"
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def retry_reason(exc: DBAPIError) -> str | None:
+    """"busy" when the database asks to try again, "race" for a key another save just made."""
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return "busy" if code & 0xFF in _SQLITE_BUSY else None
+    state = getattr(orig, "sqlstate", None)
+    if state in _PG_TRY_AGAIN:
+        return "busy"
+    return "race" if state == _PG_UNIQUE_VIOLATION else None
+
+
+def retry_when_busy(write: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run ``write`` (which opens its own transaction) again while the database says "later"."""
+    @functools.wraps(write)
+    def retrying(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        started = time.monotonic()
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            try:
+                return write(*args, **kwargs)
+            except DBAPIError as exc:
+                reason = retry_reason(exc)
+                if reason is None:
+                    raise
+                delay = min(RETRY_MAX_DELAY_S, RETRY_FIRST_DELAY_S * 2 ** (attempt - 1))
+                delay *= random.uniform(0.5, 1.5)  # so the writers that collided do not collide again
+                if attempt == RETRY_ATTEMPTS or time.monotonic() - started + delay > RETRY_DEADLINE_S:
+                    if reason == "race":
+                        raise  # the same key every time is not a race: let the defect show
+                    raise DatabaseBusy("The database is busy with other saves and this one could not "
+                                       "get in after several tries; nothing was saved. Try again in "
+                                       "a minute.") from exc
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+    return retrying
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write, committed on success and rolled back on any error.
+
+    On SQLite the writer lock is taken at the start (BEGIN IMMEDIATE), while nothing has been
+    read yet, so SQLite's busy timeout applies. A transaction that reads first and then asks
+    to write can instead be refused at once with "database is locked" when another writer got
+    in between.
+    """
+    with engine.connect() as conn:
+        with conn.begin():
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn

@@ -82,5 +82,9 @@ class PermissionDenied(KimError):
     """The acting user may not do this."""
 
 
+class DatabaseBusy(KimError):
+    """The database stayed busy with other writes through every retry; nothing was saved."""
+
+
 def _problem_order(p: Problem) -> tuple:
     return (p.file, p.sheet or "", p.row if p.row is not None else -1, p.column or "", p.message)

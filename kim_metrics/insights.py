@@ -261,7 +261,7 @@ class TeamDetail:
 
 CRITERIA_DETAIL_COLUMNS = ["criterion", "name", "claimed", "counted", "rag", "unevidenced",
                            "evidenced", "evidence", "evidence_link", "comment", "review_status",
-                           "reviewer", "review_note"]
+                           "reviewer", "review_note", "score_id", "top"]
 
 
 def team_detail(engine: Engine, team_id: int, round_label: str | None = None) -> TeamDetail:
@@ -326,7 +326,7 @@ def _criteria_rows(scored: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
             rows.append({"criterion": c.id, "name": c.name, "claimed": "", "counted": "",
                          "rag": NO_RETURN, "unevidenced": False, "evidenced": False, "evidence": "",
                          "evidence_link": "", "comment": "", "review_status": "", "reviewer": "",
-                         "review_note": ""})
+                         "review_note": "", "score_id": None, "top": c.top})
             continue
         rows.append({
             "criterion": c.id, "name": c.name,
@@ -336,6 +336,7 @@ def _criteria_rows(scored: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
             "evidence_link": _text(s.get("evidence_link")), "comment": _text(s.get("comment")),
             "review_status": _text(s.get("review_status")), "reviewer": _text(s.get("reviewer")),
             "review_note": _text(s.get("review_note")),
+            "score_id": int(s["score_id"]) if pd.notna(s.get("score_id")) else None, "top": c.top,
         })
     return pd.DataFrame(rows, columns=CRITERIA_DETAIL_COLUMNS)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 import re
 import zipfile
@@ -23,6 +24,8 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
 from .errors import ReadError
+from .safety import (check_calamine_sheet, check_extent, check_upload, clean_cells, clean_text,
+                     has_control_chars, looks_binary, row_limit)
 
 FORMATS = ("xlsx", "xlsm", "xls", "ods", "csv")
 
@@ -60,10 +63,7 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, 
 # Enough to decide which zip-based format we have; caps the read of a hostile [Content_Types].xml.
 _CONTENT_TYPES_LIMIT = 1 << 20
 
-# A CSV is text: control characters other than tab, newlines and form feed mean binary data.
-# C1 controls (U+0080-U+009F) are allowed so the latin-1 fallback can still take a cp1252 file
-# with a stray byte that cp1252 leaves undefined.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# A CSV is text: control characters everywhere mean binary data (safety.looks_binary).
 _CSV_DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 16 * 1024
 
@@ -74,7 +74,7 @@ class Sheet:
 
     ``rows[0]`` is spreadsheet row 1, even when the first rows are blank. Cells are str, int,
     float, bool, ``datetime.date``/``datetime``/``time``/``timedelta``, or ``None`` when empty;
-    nothing is stripped or converted.
+    nothing is stripped or converted, except characters XML cannot hold (``safety.clean_text``).
     """
 
     name: str
@@ -97,11 +97,19 @@ def read_workbook(source: str | os.PathLike | bytes, *, file_name: str | None = 
     all empty is returned as is: deciding that there is no data is validation's job.
     """
     data, name = _load(source, file_name)
+    name = clean_text(name)
+    # Size, zip-bomb and XML checks come before any parser sees the bytes (see safety).
+    scan = check_upload(data, name)
     fmt, text = _sniff(data, name)
     if text is not None:
         sheets = [_read_csv(text, name)]
+        may_hold_controls = has_control_chars(text)
     else:
         sheets = _read_calamine(data, name)
+        may_hold_controls = scan.may_hold_controls
+    if may_hold_controls:
+        for sheet in sheets:
+            clean_cells(sheet.rows)  # cell by cell: a CSV's line breaks must stay where they are
     return Workbook(file_name=name, format=fmt, sheets=sheets)
 
 
@@ -224,19 +232,28 @@ def _decode_text(data: bytes) -> str | None:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        return None if _CONTROL_CHARS.search(text) else text
+        return None if looks_binary(text) else text
     return None
 
 
 def _read_csv(text: str, file_name: str) -> Sheet:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    limit = row_limit()
     try:
-        # Only "" is a false str, so `or` turns empty cells into None at C speed.
-        rows: list[list[object]] = [[cell or None for cell in row] for row in reader]
+        # Only "" is a false str, so `or` turns empty cells into None at C speed; one row past
+        # the limit is enough to know it is exceeded.
+        rows: list[list[object]] = [[cell or None for cell in row]
+                                    for row in itertools.islice(reader, limit + 1)]
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ReadError(file_name, f"Line {reader.line_num} has a cell longer than "
+                                       f"{csv.field_size_limit():,} characters. Shorten it (put long "
+                                       "evidence in a document and give its link instead) and upload "
+                                       "again.") from exc
         raise ReadError(file_name, f"This CSV file could not be read: {exc} (line {reader.line_num}). "
                                    "Open it in Excel, save it again as .csv or .xlsx, and upload "
                                    "the new copy.") from exc
+    check_extent(file_name, file_name, len(rows), max(map(len, rows), default=0))
     return Sheet(name=file_name, rows=rows)
 
 
@@ -261,8 +278,11 @@ def _read_calamine(data: bytes, file_name: str) -> list[Sheet]:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             with _calamine_errors(file_name, meta.name):
+                sheet = book.get_sheet_by_name(meta.name)
+            check_calamine_sheet(file_name, sheet)  # before Python lists are made of every blank
+            with _calamine_errors(file_name, meta.name):
                 # skip_empty_area=False keeps leading blank rows and columns, so rows[0] is row 1.
-                rows = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+                rows = sheet.to_python(skip_empty_area=False)
             sheets.append(Sheet(name=meta.name, rows=_blank_to_none(rows),
                                 visible=meta.visible == SheetVisibleEnum.Visible))
     return sheets

@@ -15,8 +15,9 @@ import pandas as pd
 
 from .criteria import CriteriaSet
 from .errors import Problem, UsageError, ValidationError
-from .matching import closest, criterion_lookup, header_lookup, norm_key, parse_scores
+from .matching import _shorten, closest, criterion_lookup, header_lookup, norm_key, parse_scores
 from .reader import Sheet, Workbook
+from .safety import text_problems
 
 # Canonical columns of a return and the other spellings people use for them.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -143,6 +144,14 @@ def parse_return(workbook: Workbook, criteria: CriteriaSet, org: pd.DataFrame,
     headers = [(s, _find_header(s, criteria, mapping)) for s in candidates if _has_cells(s)]
     usable = [(s, h) for s, h in headers if h is not None and h.layout]
     if not headers:
+        hidden = [s.name for s in workbook.sheets if not s.visible and _has_cells(s)]
+        if hidden:
+            # Hidden sheets are not read (the template hides its drop-down lists in one).
+            raise ValidationError([Problem(file, None, None, None,
+                                           f"The visible sheets are empty; the data is on hidden sheet "
+                                           f"'{hidden[0]}'. Unhide it (right-click a sheet tab, then "
+                                           "Unhide) or copy the scores to a visible sheet, and upload "
+                                           "again.")])
         raise ValidationError([Problem(file, None, None, None,
                                        "The file has no data. Fill in the template (one row per team "
                                        "and criterion) and upload it again.")])
@@ -163,6 +172,7 @@ def parse_return(workbook: Workbook, criteria: CriteriaSet, org: pd.DataFrame,
     if not frames:
         raise ValidationError(problems)
     data = pd.concat(frames, ignore_index=True)
+    problems += text_problems(data, file, FIELD_LABELS, names_from_file=org.empty)
     data, new_teams = _match_teams(data, org, file, problems)
     _check_scores(data, criteria, file, problems)
     _check_duplicates(data, criteria, file, problems)
@@ -204,7 +214,7 @@ def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:
 def _text(frame: pd.DataFrame, pos: int | None) -> pd.Series:
     if pos is None or pos not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
-    col = frame[pos]
+    col = frame[pos].astype(object)  # a column of dates and blanks must not turn blanks into NaN
     return col.where(col.notna(), "").astype(str).str.strip()
 
 
@@ -250,9 +260,12 @@ def _wide_frame(sheet: Sheet, header: _Header, criteria: CriteriaSet) -> pd.Data
         part["missing_column"] = pos is None
         parts.append(part)
     out = pd.concat(parts)
-    blank_rows = (base == "").all(axis=1) & pd.concat(
-        [cells[cols[c.id]].map(_blank) for c in criteria if c.id in cols and cols[c.id] in cells.columns],
-        axis=1).all(axis=1)
+    score_cells = [cells[cols[c.id]].map(_blank) for c in criteria
+                   if c.id in cols and cols[c.id] in cells.columns]
+    # A CSV's rows can stop short of every score column: then all its scores are blank.
+    blank_scores = (pd.concat(score_cells, axis=1).all(axis=1) if score_cells
+                    else pd.Series(True, index=cells.index))
+    blank_rows = (base == "").all(axis=1) & blank_scores
     out = out[~out["row"].isin(blank_rows[blank_rows].index)]
     out["criterion_column"] = None
     out["team_column"] = header.labels[cols["team"]]
@@ -298,7 +311,7 @@ def _match_teams(data: pd.DataFrame, org: pd.DataFrame, file: str,
                    f"column so the team can be told apart.")
         else:
             hint = closest(r.team, names)
-            msg = (f"'{r.team}' is not a team in the organisation structure. "
+            msg = (f"'{_shorten(str(r.team))}' is not a team in the organisation structure. "
                    + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
                    + "Use the team's name as the organisation structure gives it, or ask the "
                    "KIM team to add the team.")
@@ -331,7 +344,7 @@ def _check_scores(data: pd.DataFrame, criteria: CriteriaSet, file: str,
             msg = "The criterion is empty. Enter one of: " + ", ".join(c.name for c in criteria) + "."
         else:
             hint = closest(r.criterion_given, names)
-            msg = (f"'{r.criterion_given}' is not a criterion. "
+            msg = (f"'{_shorten(str(r.criterion_given))}' is not a criterion. "
                    + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
                    + "Use a criterion's id, name or alias: "
                    + ", ".join(c.name for c in criteria) + ".")

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import audit
 from .criteria import CriteriaSet, parse_criteria
-from .db import CriteriaVersion, Directorate, Return, Round, Score, Team, init_db, utcnow
+from .db import (CriteriaVersion, Directorate, Return, Round, Score, Team, init_db, retry_when_busy, utcnow,
+                 write_transaction)
 from .errors import KimError, NotFoundError
 from .rounds import normalise_label, start_date
 from .returns import ParsedReturn
@@ -68,10 +69,11 @@ def criteria_version(conn: Connection, version_id: int) -> CriteriaSet:
     return parse_criteria(text)
 
 
+@retry_when_busy
 def save_criteria(engine: Engine, toml_text: str, actor: str) -> int:
     """Store a new criteria version; it applies to rounds opened from now on."""
     parse_criteria(toml_text)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         before = conn.scalar(select(CriteriaVersion.toml).order_by(CriteriaVersion.id.desc()).limit(1))
         version_id = conn.execute(insert(CriteriaVersion).values(
             toml=toml_text, loaded_by=actor, loaded_at=utcnow())).inserted_primary_key[0]
@@ -145,12 +147,13 @@ def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFra
                                  "information_managers", "active"])
 
 
+@retry_when_busy
 def save_org(engine: Engine, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
     """Make the database's organisation match ``teams`` (from ``org.parse_org``).
 
     Teams missing from the new workbook are kept, inactive, so their history stays.
     """
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         before = _org_snapshot(conn)
         directorates = {r.name: r for r in conn.execute(select(Directorate.__table__))}
         counts = {"teams_added": 0, "teams_updated": 0, "teams_retired": 0, "directorates": 0}
@@ -225,11 +228,15 @@ def find_same_file(conn: Connection, file_hash: str, round_label: str) -> dict |
     return dict(row._mapping) if row else None
 
 
+@retry_when_busy
 def save_return(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploader: str,
                 file_hash: str, uploaded_at: datetime | None = None) -> SavedReturn:
     """Save a checked return in one transaction; earlier scores for its teams stop counting."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         rnd, opened = open_round(conn, round_label, uploader)
+        # Saves to one round take turns (a no-op on SQLite, whose writer lock is already held):
+        # a later save must see an earlier one's scores to supersede them.
+        conn.execute(select(Round.id).where(Round.id == rnd.id).with_for_update())
         scores = parsed.scores
         team_ids = scores["team_id"]
         new_teams = 0
@@ -341,7 +348,7 @@ def team_history(conn: Connection, team_id: int) -> pd.DataFrame:
     stmt = (select(Round.label.label("round"), Round.start_date, Round.criteria_version_id,
                    Score.criterion, Score.claimed_raw, Score.claimed, Score.evidence,
                    Score.evidence_link, Score.comment, Score.review_status, Score.reviewed_value,
-                   Score.reviewer, Score.review_note, Score.return_id)
+                   Score.reviewer, Score.review_note, Score.return_id, Score.id.label("score_id"))
             .join(Round, Score.round_id == Round.id)
             .where(Score.team_id == team_id, Score.current.is_(True))
             .order_by(Round.start_date))
@@ -349,7 +356,7 @@ def team_history(conn: Connection, team_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["round", "start_date", "criteria_version_id", "criterion",
                                        "claimed_raw", "claimed", "evidence", "evidence_link", "comment",
                                        "review_status", "reviewed_value", "reviewer", "review_note",
-                                       "return_id"])
+                                       "return_id", "score_id"])
 
 
 REVIEW_STATUSES = ("verified", "challenged", "self-declared")

@@ -8,12 +8,16 @@ database catch up with each other's saves.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from kim_metrics import api, insights
+from kim_metrics.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER, Actor,
+                                local_admin)
 from kim_metrics.criteria import NO_RETURN
 from kim_metrics.db import database_url, make_engine
 from kim_metrics.rag import rag_style
@@ -97,19 +101,118 @@ def team_detail(url: str, team_id: int, round_label: str | None) -> insights.Tea
     return insights.team_detail(_engine(url), team_id, round_label)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def audit_trail(url: str, round_label: str | None, actor: str | None, action: str | None) -> pd.DataFrame:
+    return api.audit_trail(_engine(url), round_label=round_label, actor=actor, action=action)
+
+
 def refresh() -> None:
     """Forget every cached figure, so the pages show what was just saved."""
     st.cache_data.clear()
 
 
-def current_user() -> str:
-    """The signed-in person's email; ``local-admin`` until sign-in is set up."""
+# Who is here and what they may open -----------------------------------------------------
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    url_path: str
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    label: str
+    default: str              # the page this role lands on
+    pages: tuple[str, ...]    # the pages it may open, in menu order
+
+
+PAGES: dict[str, PageSpec] = {
+    "league": PageSpec("pages/league_table.py", "League table", ":material/leaderboard:", "league"),
+    "directorate": PageSpec("pages/directorate.py", "My directorate", ":material/account_tree:", "directorate"),
+    "team": PageSpec("pages/team.py", "Team detail", ":material/groups:", "team"),
+    "upload": PageSpec("pages/upload.py", "Upload a return", ":material/upload_file:", "upload"),
+    "admin": PageSpec("pages/admin.py", "Run the scheme", ":material/settings:", "admin"),
+    "audit": PageSpec("pages/audit.py", "Audit trail", ":material/history:", "audit"),
+}
+
+ROLES: dict[str, RoleSpec] = {
+    ADMIN: RoleSpec("KIM team", "league", ("league", "directorate", "team", "upload", "admin", "audit")),
+    EXECUTIVE: RoleSpec("Permanent Secretary / Board", "league", ("league", "directorate", "team")),
+    DIRECTOR: RoleSpec("Director", "directorate", ("directorate", "league", "team")),
+    INFORMATION_MANAGER: RoleSpec("Information manager", "upload", ("upload", "league", "directorate", "team")),
+    VIEWER: RoleSpec("Member of staff", "league", ("league",)),
+}
+ROLE_ENV = "KIM_ROLE"
+
+
+def auth_enabled() -> bool:
+    """Sign-in is on when .streamlit/secrets.toml has an [auth] section."""
     try:
-        if st.user.get("is_logged_in") and st.user.get("email"):
-            return str(st.user.get("email"))
-    except Exception:  # no sign-in configured: st.user may not be readable
-        pass
-    return st.session_state.get("email") or LOCAL_USER
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: local mode
+        return False
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _resolve(url: str, email: str) -> Actor:
+    return api.resolve_actor(_engine(url), email)
+
+
+def current_actor() -> Actor | None:
+    """The person acting, with their scope; None when sign-in is on and nobody is signed in."""
+    if not auth_enabled():
+        return local_admin()
+    if not st.user.get("is_logged_in"):
+        return None
+    email = str(st.user.get("email") or "").strip().lower()
+    if not email:
+        return Actor(email="unknown", roles=frozenset({VIEWER}))
+    return _resolve(db_url(), email)
+
+
+def current_role(actor: Actor | None = None) -> tuple[str, str | None]:
+    """The role whose pages to show, and a warning when a role asked for is not known.
+
+    Signed in, the role comes from the email alone. In local mode the one local user is the
+    KIM team, who may preview another role's view with KIM_ROLE or the session's "role".
+    """
+    actor = actor or current_actor()
+    if auth_enabled():
+        return (actor.role if actor else VIEWER), None
+    asked = st.session_state.get("role") or os.environ.get(ROLE_ENV) or ADMIN
+    if asked in ROLES:
+        return asked, None
+    return EXECUTIVE, (f"'{asked}' is not a role this dashboard knows "
+                       f"({', '.join(ROLES)}); showing the league table only.")
+
+
+def require_page(key: str) -> Actor:
+    """Stop the page with a refusal unless the person's role includes it.
+
+    The navigation already leaves such pages out, but a page can still be opened by its
+    address, so each page asks again before it shows anything.
+    """
+    actor = current_actor()
+    if actor is None:
+        st.error("Sign in to use KIM League.")
+        st.stop()
+    role, _ = current_role(actor)
+    if key not in ROLES[role].pages:
+        st.error(f"You do not have access to {PAGES[key].title}. Your role is "
+                 f"{ROLES[role].label}. Ask the KIM team if you need it.")
+        st.stop()
+    return actor
+
+
+def visible_org(org: pd.DataFrame, actor: Actor) -> pd.DataFrame:
+    """The teams a person may look into: everyone's for the KIM team and the board, their
+    directorates' for a director, their own teams' directorates for an information manager."""
+    if actor.sees_everything:
+        return org
+    directorates = set(actor.directorates) | set(org.loc[org["team_id"].isin(actor.teams), "directorate"])
+    return org[org["directorate"].isin(directorates)]
 
 
 def has_page(key: str) -> bool:

@@ -1,4 +1,5 @@
-"""Run the scheme (the KIM team): open a round, load the organisation, edit the criteria."""
+"""Run the scheme (the KIM team): open a round, load the organisation, edit the criteria,
+and name the KIM team and the board."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from kim_metrics.rounds import next_label
 from pages import _shared as ui
 
 ui.ensure_navigation()
+actor = ui.require_page("admin")
 
 st.title("Run the scheme")
 engine = ui.engine()
 url = ui.db_url()
-user = ui.current_user()
+user = actor.email
 labels = ui.round_labels(url)
 
 
@@ -36,7 +38,7 @@ def show_problems(error: KimError, what: str) -> None:
                  column_config={"Message": st.column_config.TextColumn("Message", width="large")})
 
 
-rounds_tab, org_tab, criteria_tab = st.tabs(["Rounds", "Organisation", "Criteria"])
+rounds_tab, org_tab, criteria_tab, people_tab = st.tabs(["Rounds", "Organisation", "Criteria", "People"])
 
 # Rounds ------------------------------------------------------------------------------------
 with rounds_tab:
@@ -140,3 +142,34 @@ with criteria_tab:
                                icon=":material/check_circle:")
     with st.expander("The criteria file (TOML)"):
         st.code(criteria.to_toml(), language="toml")
+
+# People ------------------------------------------------------------------------------------
+with people_tab:
+    st.header("The KIM team and the board")
+    st.write("Directors and information managers come from the organisation workbook. Name the "
+             "KIM team (admin) and the Permanent Secretary and board (executive) here, by their "
+             "sign-in email. Everyone else who signs in sees the league table only.")
+    grants = api.role_grants(engine)
+    if grants.empty:
+        st.info("Nobody is named yet.", icon=":material/info:")
+    else:
+        st.dataframe(grants.rename(columns={"email": "Email", "role": "Role"}), hide_index=True)
+    with st.form("admin_roles"):
+        cols = st.columns([3, 1, 1])
+        email = cols[0].text_input("Email", placeholder="name@department.gov.uk")
+        role = cols[1].selectbox("Role", ["admin", "executive"],
+                                 format_func={"admin": "KIM team (admin)", "executive": "Board (executive)"}.get)
+        action = cols[2].radio("Change", ["Grant", "Revoke"])
+        changed = st.form_submit_button("Save", type="primary")
+    if changed:
+        try:
+            if action == "Grant":
+                done = api.grant_role(engine, email, role, actor=actor)
+            else:
+                done = api.revoke_role(engine, email, role, actor=actor)
+        except KimError as exc:
+            st.error(ui.md_escape(str(exc)), icon=":material/error:")
+        else:
+            ui.refresh()
+            st.success(f"{ui.md_escape(email)}: {action.lower()}ed {role}." if done else "Nothing changed.",
+                       icon=":material/check_circle:")

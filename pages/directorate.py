@@ -10,6 +10,7 @@ from kim_metrics import insights
 from pages import _shared as ui
 
 ui.ensure_navigation()
+actor = ui.require_page("directorate")
 
 CHOICE_KEY = "directorate_choice"
 TABLE_KEY = "directorate_teams"
@@ -18,7 +19,11 @@ TOP_ACTIONS = 12
 st.title("My directorate")
 url = ui.db_url()
 labels = ui.round_labels(url)
-org = ui.organisation(url)
+org = ui.visible_org(ui.organisation(url), actor)
+if labels and org.empty and not ui.organisation(url).empty:
+    st.info("No directorate or team is linked to your email in the organisation structure. "
+            "Ask the KIM team to add you as a director or information manager.")
+    st.stop()
 if not labels or org.empty:
     ui.no_rounds_notice()
     st.stop()
@@ -31,7 +36,7 @@ if asked in directorates and st.session_state.get("directorate_from_link") != as
     st.session_state[CHOICE_KEY] = asked
     st.session_state["directorate_from_link"] = asked
 if st.session_state.get(CHOICE_KEY) not in directorates:
-    mine = org.loc[org["director"].fillna("").str.lower() == ui.current_user().lower(), "directorate"]
+    mine = org.loc[org["director"].fillna("").str.lower() == actor.email, "directorate"]
     st.session_state[CHOICE_KEY] = mine.iloc[0] if len(mine) else directorates[0]
 
 

@@ -10,9 +10,11 @@ import streamlit as st
 from kim_metrics import exports, insights
 from kim_metrics.criteria import NO_RETURN
 from kim_metrics.rag import RAG_STYLES
+from kim_metrics.scoring import CHALLENGED, SELF_DECLARED, VERIFIED, review_mix
 from pages import _shared as ui
 
 ui.ensure_navigation()
+actor = ui.require_page("league")
 
 LEVELS = {"Teams": "team", "Directorates": "directorate", "Groups": "group"}
 TABLE_KEY = "league_table_rows"
@@ -64,8 +66,12 @@ for col, status in zip(cols, statuses):
 cols[-1].metric("Department score", ui.score_text(head.score),
                 delta=None if head.score_change is None else f"{head.score_change:+.1f} {since}",
                 help="The mean score (0-100) of the teams that made a return.")
+reviews = review_mix(ui.scored_round(url, round_label).scores)
 st.caption(f"{head.returned} of {head.teams} teams made a return for {round_label}."
-           + ("" if head.previous else " This is the first round, so there is no change to show."))
+           + ("" if head.previous else " This is the first round, so there is no change to show.")
+           + f" Of {sum(reviews.values())} scores, {reviews[VERIFIED]} are verified by the KIM team, "
+           f"{reviews[CHALLENGED]} challenged (counted at the reviewer's level) and "
+           f"{reviews[SELF_DECLARED]} self-declared.")
 
 # The table ----------------------------------------------------------------------------------
 table = insights.filter_league(result.table, groups=chosen_groups,

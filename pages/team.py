@@ -10,19 +10,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kim_metrics import insights
+from kim_metrics import api, insights
+from kim_metrics.errors import KimError
 from kim_metrics.criteria import NO_RETURN
 from kim_metrics.scoring import CHALLENGED, VERIFIED
 from pages import _shared as ui
 
 ui.ensure_navigation()
+actor = ui.require_page("team")
 
 CHOICE_KEY = "team_choice"
 
 st.title("Team detail")
 url = ui.db_url()
 labels = ui.round_labels(url)
-org = ui.organisation(url)
+org = ui.visible_org(ui.organisation(url), actor)
 if not labels or org.empty:
     ui.no_rounds_notice()
     st.stop()
@@ -91,6 +93,39 @@ else:
         "Review": st.column_config.TextColumn("Review", width="small")})
 
 history = detail.scores_history
+criteria = ui.scored_round(url, round_label).criteria
+# Local mode may preview another role's view; the review form follows the role shown.
+can_review = actor.is_admin and ui.current_role(actor)[0] == "admin"
+
+
+def review_form(c) -> None:
+    """The KIM team's verdict on one score: verify it, or challenge it at a lower value."""
+    criterion = criteria.get(c.criterion)
+    with st.expander("Review this score (KIM team)"):
+        with st.form(key=f"review_{c.score_id}", border=False):
+            verdict = st.radio("Verdict", ["Verify", "Challenge"], horizontal=True,
+                               key=f"verdict_{c.score_id}")
+            if criterion.scale == "percent":
+                value = st.number_input("If challenged, count it at (%)", 0.0, 100.0, step=1.0,
+                                        key=f"value_{c.score_id}")
+            else:
+                value = st.selectbox("If challenged, count it at", list(range(int(criterion.top) + 1)),
+                                     format_func=criterion.label, key=f"value_{c.score_id}")
+            note = st.text_area("Note for the team", key=f"note_{c.score_id}",
+                                help="The team reads this on its page; say what evidence is missing.")
+            if st.form_submit_button("Save the review"):
+                status = "verified" if verdict == "Verify" else "challenged"
+                try:
+                    api.review_score(ui.engine(), c.score_id, status=status, actor=actor,
+                                     value=float(value) if status == "challenged" else None, note=note)
+                except KimError as exc:
+                    st.error(str(exc))
+                else:
+                    ui.refresh()
+                    st.success(f"Saved: {criterion.name} {status}.")
+                    st.rerun()
+
+
 st.subheader("Each criterion")
 for c in detail.criteria.itertuples(index=False):
     with st.container(border=True):
@@ -120,6 +155,8 @@ for c in detail.criteria.itertuples(index=False):
                 st.markdown(f"**Reviewer's note** ({c.review_status}"
                             + (f" by {ui.md_escape(c.reviewer)}" if c.reviewer else "") + ")")
                 st.text(c.review_note or "No note.")
+            if can_review and c.score_id is not None:
+                review_form(c)
         past = history[history["criterion"] == c.criterion]
         if len(past):
             past_view = past.rename(columns={"round": "Round", "claimed": "Claimed",

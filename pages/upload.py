@@ -21,6 +21,7 @@ from kim_metrics.template import write_template
 from pages import _shared as ui
 
 ui.ensure_navigation()
+actor = ui.require_page("upload")
 
 CHECK_KEY = "upload_check"        # {"key": ..., "preview": Preview | None, "error": KimError | None}
 MAPPINGS_KEY = "upload_mappings"  # file hash → {canonical field: header}
@@ -137,8 +138,10 @@ st.title("Upload a return")
 engine = ui.engine()
 url = ui.db_url()
 labels = ui.round_labels(url)
+# An information manager's template holds only the teams they submit for.
 org = ui.organisation(url)
-user = ui.current_user()
+org = org if actor.is_admin else org[org["team_id"].isin(actor.teams)]
+user = actor.email
 
 round_label = st.selectbox("Round this return is for", round_options(labels), key="upload_round",
                            help="The latest round first, then the next one: the first return for "

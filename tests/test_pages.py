@@ -152,7 +152,7 @@ def count_returns(url: str) -> int:
 # Navigation and roles -----------------------------------------------------------------------
 
 TITLES = {"league": "KIM league table", "directorate": "My directorate", "team": "Team detail",
-          "upload": "Upload a return", "admin": "Run the scheme"}
+          "upload": "Upload a return", "admin": "Run the scheme", "audit": "Audit trail"}
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -317,9 +317,7 @@ def test_directorate_lists_actions_for_non_green_teams(demo_url):
 def test_directorate_defaults_to_the_directors_own(demo_url):
     org = api.organisation(make_engine(demo_url))
     row = org.dropna(subset=["director"]).iloc[-1]
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["role"] = "director"
-    at.session_state["email"] = row["director"]
+    at = signed_in(APP, row["director"])
     at.run()
     assert at.selectbox(key="directorate_choice").value == row["directorate"]
 
@@ -518,6 +516,128 @@ def test_empty_database_explains_how_to_load_data(empty_url, role):
         assert not at.exception, (role, key, [e.value for e in at.exception])
         assert not at.error, (role, key)
     at.switch_page(PAGES["league"].path).run()
-    assert "kim demo" in at.info[0].value
+    assert any("kim demo" in i.value for i in at.info)
     if "upload" in ROLES[role].pages:
         assert any("upload" in str(link.proto.page) for link in at.get("page_link"))
+
+
+# Sign-in, roles and scopes ------------------------------------------------------------------
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-cookie-secret",
+        "client_id": "kim-league", "client_secret": "not-secret",
+        "server_metadata_url": "http://localhost:9/.well-known/openid-configuration"}
+
+
+def people(url: str) -> dict[str, str]:
+    """An email for each role in the demo department."""
+    engine = make_engine(url)
+    try:
+        org = api.organisation(engine)
+        api.grant_role(engine, "perm.sec@kim-demo.gov.uk", "executive", actor="local-admin")
+        api.grant_role(engine, "kim.lead@kim-demo.gov.uk", "admin", actor="local-admin")
+    finally:
+        engine.dispose()
+    im = org["information_managers"].str.split(";").str[0].str.strip()
+    return {"admin": "kim.lead@kim-demo.gov.uk", "executive": "perm.sec@kim-demo.gov.uk",
+            "director": org["director"].iloc[0], "information_manager": im.iloc[0],
+            "viewer": "someone.else@kim-demo.gov.uk"}
+
+
+def signed_in(path: str, email: str | None) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": email is not None, **({"email": email} if email else {})}
+    return at
+
+
+@pytest.mark.parametrize("role", ["admin", "executive", "director", "information_manager", "viewer"])
+def test_signed_in_navigation_holds_exactly_the_roles_pages(writable_url, role):
+    email = people(writable_url)[role]
+    at = signed_in(APP, email)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.session_state["kim_pages"]) == list(ROLES[role].pages)
+    assert at.title[0].value == TITLES[ROLES[role].default]
+    assert any(email in c.value for c in at.sidebar.caption)
+    assert not any("Local mode" in i.value for i in at.info)
+
+
+def test_nobody_signed_in_sees_only_the_sign_in_page(demo_url):
+    at = signed_in(APP, None)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "KIM League"
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert "kim_pages" not in at.session_state
+    assert not at.dataframe and not at.metric
+
+
+@pytest.mark.parametrize(("role", "page"), [("viewer", "directorate"), ("viewer", "team"),
+                                            ("executive", "admin"), ("director", "upload"),
+                                            ("information_manager", "audit"), ("viewer", "upload")])
+def test_forbidden_page_opened_directly_shows_a_refusal_not_data(writable_url, role, page):
+    at = signed_in(str(ROOT / PAGES[page].path), people(writable_url)[role])
+    at.run()
+    assert not at.exception
+    assert "do not have access" in at.error[0].value
+    assert not at.dataframe and not at.metric and not at.table
+
+
+def test_director_sees_only_their_directorate(writable_url):
+    email = people(writable_url)["director"]
+    engine = make_engine(writable_url)
+    org = api.organisation(engine)
+    engine.dispose()
+    mine = sorted(org.loc[org["director"] == email, "directorate"].unique())
+    at = signed_in(APP, email)
+    at.run()
+    assert at.title[0].value == "My directorate"
+    assert at.selectbox(key="directorate_choice").options == mine
+    at.switch_page(PAGES["team"].path).run()
+    team_options = at.selectbox(key="team_choice").options
+    allowed = {f"{r.team} — {r.directorate}" for r in org[org["directorate"].isin(mine)].itertuples()}
+    assert set(team_options) == allowed
+
+
+def test_local_mode_says_so(demo_url):
+    at = open_app()
+    assert any("Local mode" in i.value for i in at.info)
+
+
+def test_kim_team_challenges_a_score_and_the_team_sees_it(writable_url):
+    engine = make_engine(writable_url)
+    scores = api.scored_round(engine).scores
+    engine.dispose()
+    target = scores[(scores["criterion"] == "naming") & (scores["claimed"] == 3) & scores["evidenced"]].iloc[0]
+    at = open_app("admin", "team", {"team": str(int(target["team_id"]))})
+    sid = int(target["score_id"])
+    at.radio(key=f"verdict_{sid}").set_value("Challenge")
+    at.selectbox(key=f"value_{sid}").set_value(1)
+    at.text_area(key=f"note_{sid}").input("Only the shared drive follows the convention")
+    at.button(key=f"FormSubmitter:review_{sid}-Save the review").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    engine = make_engine(writable_url)
+    after = api.scored_round(engine).scores.set_index("score_id").loc[sid]
+    engine.dispose()
+    assert after["review_status"] == "challenged" and after["counted"] == 1
+    # The team's page (an executive can read it, cannot review) shows the reviewer's note.
+    view = open_app("executive", "team", {"team": str(int(target["team_id"]))})
+    assert "Only the shared drive follows the convention" in [t.value for t in view.text]
+    assert not [r for r in view.radio if str(r.key).startswith("verdict_")]
+    league = open_app("executive")
+    assert any("1 challenged" in c.value for c in league.caption)
+
+
+def test_kim_team_names_an_executive(writable_url):
+    at = open_app("admin", "admin")
+    form_email = next(t for t in at.text_input if t.label == "Email")
+    form_email.input("Perm.Sec@kim-demo.gov.uk")
+    next(s for s in at.selectbox if s.label == "Role").set_value("executive")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception and not at.error
+    engine = make_engine(writable_url)
+    try:
+        assert api.resolve_actor(engine, "perm.sec@kim-demo.gov.uk").role == "executive"
+        assert api.audit_trail(engine, action="role granted")["target"].tolist() == ["perm.sec@kim-demo.gov.uk"]
+    finally:
+        engine.dispose()

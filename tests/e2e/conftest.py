@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,18 +58,18 @@ def e2e_database(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def server(e2e_database) -> Iterator[str]:
-    """The dashboard's base URL; the server runs for the whole session."""
+@contextmanager
+def run_dashboard(database_url: str, *, log_name: str, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve the dashboard on a free loopback port until the block ends; yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = {**os.environ, "KIM_DATABASE_URL": e2e_database}
+    env = {**os.environ, "KIM_DATABASE_URL": database_url}
     env.pop("KIM_ROLE", None)   # a local user: every page
     cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    log_path = ARTIFACTS / "e2e-server.log"
+           "--browser.gatherUsageStats", "false", *[a.replace("{port}", str(port)) for a in extra_args]]
+    log_path = ARTIFACTS / f"{log_name}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -89,6 +90,13 @@ def server(e2e_database) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(e2e_database) -> Iterator[str]:
+    """The dashboard's base URL in local mode; the server runs for the whole session."""
+    with run_dashboard(e2e_database, log_name="e2e-server") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
