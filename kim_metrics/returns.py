@@ -206,6 +206,9 @@ def _missing_columns_problem(file: str, sheet: Sheet, header: _Header | None,
 def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:
     body = sheet.rows[header.row + 1:]
     width = max((len(r) for r in body), default=0)
+    # CSV rows can be ragged; pandas will stop padding them itself, so pad the short ones.
+    if any(len(r) != width for r in body):
+        body = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in body]
     frame = pd.DataFrame.from_records(body, columns=range(width)) if body else pd.DataFrame()
     frame.index = pd.RangeIndex(header.row + 2, header.row + 2 + len(frame))  # Excel's row numbers
     return frame
