@@ -83,14 +83,18 @@ def _resolve_round(conn, label: str | None) -> store.RoundInfo:
     return found[-1]
 
 
-def _scored(conn, rnd: store.RoundInfo) -> ScoredRound:
+def _scored(conn, rnd: store.RoundInfo, org: pd.DataFrame | None = None, *,
+            full: bool = True) -> ScoredRound:
+    """A round's scores and team table. ``full=False`` skips the evidence text and team
+    names on each score: the league and the trend need only the numbers."""
     criteria = store.criteria_version(conn, rnd.criteria_version_id)
-    teams = store.round_teams(conn, rnd.id)
-    scores = store.round_scores(conn, rnd.id)
+    org = store.org_frame(conn, include_inactive=True) if org is None else org
+    scores = store.round_scores(conn, rnd.id, full=full)
     scores = scores[scores["criterion"].isin(criteria.ids)]
+    info = store.round_teams(org, scores)[["team_id", "team", "directorate", "group"]]
     scored = score_rows(scores, criteria)
-    info = teams[["team_id", "team", "directorate", "group"]]
-    scored = scored.merge(info, on="team_id", how="left")
+    if full:
+        scored = scored.merge(info, on="team_id", how="left")
     return ScoredRound(round=rnd, criteria=criteria, scores=scored,
                        teams=team_scores(scored, info, criteria))
 
@@ -104,9 +108,10 @@ def league(engine: Engine, round_label: str | None = None, level: str = "team") 
     """The league table for a round (the latest when none is named) at a level."""
     with engine.connect() as conn:
         rnd = _resolve_round(conn, round_label)
-        current = _scored(conn, rnd)
+        org = store.org_frame(conn, include_inactive=True)
+        current = _scored(conn, rnd, org, full=False)
         prev = store.previous_round(conn, rnd.label)
-        previous = _scored(conn, prev) if prev else None
+        previous = _scored(conn, prev, org, full=False) if prev else None
     table = build_league(current.teams, previous.teams if previous else None, current.criteria, level)
     return League(round=rnd, previous=prev, criteria=current.criteria, level=level, table=table)
 
@@ -115,8 +120,9 @@ def rag_trend(engine: Engine) -> pd.DataFrame:
     """Teams per status in every round, oldest first: the department's trend."""
     rows = []
     with engine.connect() as conn:
+        org = store.org_frame(conn, include_inactive=True)
         for rnd in store.list_rounds(conn):
-            scored = _scored(conn, rnd)
+            scored = _scored(conn, rnd, org, full=False)
             mix = rag_mix(scored.teams, scored.criteria)
             returned = scored.teams["score"].dropna()
             rows.append({"round": rnd.label, "start_date": rnd.start_date,

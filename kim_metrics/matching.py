@@ -37,6 +37,13 @@ def norm_key(value: object) -> str:
     return _NON_ALNUM.sub("", str(value)).lower()
 
 
+def norm_keys(values: pd.Series) -> pd.Series:
+    """``norm_key`` of every value, worked out once per distinct value (returns repeat names)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    keys = np.asarray([norm_key(u) for u in uniques], dtype=object)
+    return pd.Series(keys[codes] if len(codes) else [], index=values.index, dtype=object)
+
+
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Known names a mistyped one probably meant, best first."""
     cands = list(dict.fromkeys(candidates))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .criteria import CriteriaSet
 from .errors import Problem, UsageError, ValidationError
-from .matching import _shorten, closest, criterion_lookup, header_lookup, norm_key, parse_scores
+from .matching import _shorten, closest, criterion_lookup, header_lookup, norm_key, norm_keys, parse_scores
 from .reader import Sheet, Workbook
 from .safety import text_problems
 
@@ -235,7 +235,7 @@ def _long_frame(sheet: Sheet, header: _Header, criteria: CriteriaSet) -> pd.Data
     out = out[~blank]
     lookup = criterion_lookup(criteria)
     out["criterion_given"] = out["criterion"]
-    out["criterion"] = out["criterion"].map(lambda v: lookup.get(norm_key(v)))
+    out["criterion"] = norm_keys(out["criterion"]).map(lookup)
     out["score_column"] = header.labels[cols["score"]]
     out["criterion_column"] = header.labels[cols["criterion"]]
     out["team_column"] = header.labels[cols["team"]]
@@ -287,12 +287,11 @@ def _match_teams(data: pd.DataFrame, org: pd.DataFrame, file: str,
         problems.append(Problem(file, r.sheet, r.row, r.team_column,
                                 "The team is empty. Enter the team's name as it appears in the "
                                 "organisation structure."))
-    data["team_key"] = data["team"].map(norm_key)
-    data["directorate_key"] = data["directorate"].map(norm_key)
+    data["team_key"] = norm_keys(data["team"])
+    data["directorate_key"] = norm_keys(data["directorate"])
     if org.empty:
         return _discover_teams(data, missing_team)
-    known = org.assign(team_key=org["team"].map(norm_key),
-                       directorate_key=org["directorate"].map(norm_key))
+    known = org.assign(team_key=norm_keys(org["team"]), directorate_key=norm_keys(org["directorate"]))
     unique_names = known.drop_duplicates("team_key", keep=False).set_index("team_key")
     by_pair = known.drop_duplicates(["directorate_key", "team_key"]).set_index(
         ["directorate_key", "team_key"])

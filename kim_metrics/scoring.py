@@ -34,65 +34,90 @@ SELF_DECLARED = "self-declared"
 LEVELS = ("team", "directorate", "group")
 
 
+# Whitespace that does not count as evidence (store.round_scores applies the same rule in SQL).
+EVIDENCE_BLANKS = " \t\r\n"
+
+
 def score_rows(scores: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
     """Add ``evidenced``, ``unevidenced``, ``counted``, ``percent`` and ``rag`` to each score.
 
-    ``scores`` holds one row per team × criterion with ``criterion``, ``claimed``,
-    ``evidence``, ``evidence_link`` and optionally ``review_status`` / ``reviewed_value``.
+    ``scores`` holds one row per team × criterion with ``criterion``, ``claimed`` and either
+    ``evidenced`` or the ``evidence`` and ``evidence_link`` texts, and optionally
+    ``review_status`` / ``reviewed_value``.
     """
     out = scores.copy()
-    evidence = out["evidence"].fillna("").astype(str).str.strip()
-    link = out["evidence_link"].fillna("").astype(str).str.strip()
-    out["evidenced"] = (evidence != "") | (link != "")
-    claimed = out["claimed"].astype(float)
-    out["unevidenced"] = (claimed > 0) & ~out["evidenced"]
-    counted = claimed.where(~out["unevidenced"], 0.0)
+    if "evidenced" not in out.columns:
+        evidence = out["evidence"].fillna("").astype(str).str.strip(EVIDENCE_BLANKS)
+        link = out["evidence_link"].fillna("").astype(str).str.strip(EVIDENCE_BLANKS)
+        out["evidenced"] = (evidence != "") | (link != "")
+    claimed = out["claimed"].to_numpy(dtype=float)
+    evidenced = out["evidenced"].to_numpy(dtype=bool)
+    unevidenced = (claimed > 0) & ~evidenced
+    counted = np.where(unevidenced, 0.0, claimed)
     if "review_status" in out.columns:
-        challenged = out["review_status"].eq(CHALLENGED) & out["reviewed_value"].notna()
-        counted = counted.where(~challenged, out["reviewed_value"].astype(float))
+        reviewed = out["reviewed_value"].to_numpy(dtype=float, na_value=np.nan) \
+            if "reviewed_value" in out.columns else np.full(len(out), np.nan)
+        challenged = (out["review_status"].to_numpy(dtype=object) == CHALLENGED) & ~np.isnan(reviewed)
+        counted = np.where(challenged, reviewed, counted)
     else:
         out["review_status"] = SELF_DECLARED
-    out["counted"] = counted
-    out["percent"] = np.nan
-    out["rag"] = NO_RETURN
+    percent = np.full(len(out), np.nan)
+    rag = np.full(len(out), NO_RETURN, dtype=object)
+    ids = out["criterion"].to_numpy(dtype=object)
     for c in criteria:
-        mask = out["criterion"].eq(c.id).to_numpy()
+        mask = ids == c.id
         if mask.any():
-            values = out.loc[mask, "counted"].to_numpy(dtype=float)
-            out.loc[mask, "percent"] = c.to_percent(values)
-            out.loc[mask, "rag"] = criteria.rag.classify(values, c.rag)
+            percent[mask] = c.to_percent(counted[mask])
+            rag[mask] = criteria.rag.classify(counted[mask], c.rag)
+    out["unevidenced"] = unevidenced
+    out["counted"] = counted
+    out["percent"] = percent
+    out["rag"] = rag
     return out
+
+
+TEAM_CRITERION_FIELDS = ("percent", "rag", "evidenced", "counted", "claimed", "review_status")
 
 
 def team_scores(scored: pd.DataFrame, teams: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
     """One row per team in ``teams``: weighted score 0-100, RAG, and whether it returned.
 
     ``teams`` has ``team_id``, ``team``, ``directorate`` and ``group``. Per-criterion
-    columns ``<id>.percent``, ``<id>.rag``, ``<id>.evidenced``, ``<id>.counted`` and
-    ``<id>.claimed`` are added for the table's criterion cells.
+    columns ``<id>.percent``, ``<id>.rag``, ``<id>.evidenced``, ``<id>.counted``,
+    ``<id>.claimed`` and ``<id>.review_status`` are added for the table's criterion cells.
     """
-    out = teams[["team_id", "team", "directorate", "group"]].copy()
+    out = teams[["team_id", "team", "directorate", "group"]].copy().reset_index(drop=True)
     ids = criteria.ids
-    wide = scored.pivot_table(index="team_id", columns="criterion", values="percent",
-                              aggfunc="first").reindex(columns=ids)
-    weights = pd.Series(criteria.weights).reindex(ids).to_numpy(dtype=float)
-    present = wide.notna().to_numpy()
-    weighted = np.nansum(wide.to_numpy(dtype=float) * weights, axis=1)
+    # Lay the scores out as a teams × criteria grid by position: no pivot, no per-row Python.
+    row = pd.Index(out["team_id"]).get_indexer(scored["team_id"])
+    col = pd.Index(ids).get_indexer(scored["criterion"])
+    keep = (row >= 0) & (col >= 0)
+    row, col = row[keep], col[keep]
+    n_teams, n_criteria = len(out), len(ids)
+
+    def grid(field: str, fill, dtype) -> np.ndarray:
+        values = np.full((n_teams, n_criteria), fill, dtype=dtype)
+        values[row, col] = scored[field].to_numpy()[keep]
+        return values
+
+    percent = grid("percent", np.nan, float)
+    weights = np.array([criteria.weights[c] for c in ids], dtype=float)
+    present = ~np.isnan(percent)
     total_weight = (present * weights).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        team_score = np.where(total_weight > 0, weighted / total_weight, np.nan)
-    score = pd.Series(np.round(team_score, SCORE_DECIMALS), index=wide.index)
-    out["score"] = out["team_id"].map(score).astype(float)
-    out["returned"] = out["score"].notna()
+        team_score = np.where(total_weight > 0, np.nansum(percent * weights, axis=1) / total_weight, np.nan)
+    out["score"] = np.round(team_score, SCORE_DECIMALS)
+    out["returned"] = ~np.isnan(out["score"].to_numpy())
     out["rag"] = criteria.rag.classify(out["score"].to_numpy())
-    by_team = scored.set_index(["team_id", "criterion"])
-    for field in ("percent", "rag", "evidenced", "counted", "claimed", "review_status"):
-        table = by_team[field].unstack("criterion").reindex(columns=ids)
-        for cid in ids:
-            out[f"{cid}.{field}"] = out["team_id"].map(table[cid]) if cid in table else np.nan
-    unevidenced = scored.groupby("team_id")["unevidenced"].sum()
-    out["unevidenced"] = out["team_id"].map(unevidenced).fillna(0).astype(int)
-    return out
+    columns = {}
+    for field in TEAM_CRITERION_FIELDS:
+        values = percent if field == "percent" else grid(field, np.nan, object)
+        for j, cid in enumerate(ids):
+            columns[f"{cid}.{field}"] = values[:, j]
+    unevidenced = np.zeros(n_teams, dtype=int)
+    np.add.at(unevidenced, row, scored["unevidenced"].to_numpy(dtype=int)[keep])
+    columns["unevidenced"] = unevidenced
+    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
 
 
 def rollup(teams: pd.DataFrame, criteria: CriteriaSet, by: str | None) -> pd.DataFrame:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit
@@ -66,6 +67,12 @@ def current_criteria(conn: Connection) -> tuple[int, CriteriaSet]:
 
 def criteria_version(conn: Connection, version_id: int) -> CriteriaSet:
     text = conn.scalar(select(CriteriaVersion.toml).where(CriteriaVersion.id == version_id))
+    return _parsed(text)
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str) -> CriteriaSet:
+    # Stored criteria never change and a CriteriaSet is immutable: parse each text once.
     return parse_criteria(text)
 
 
@@ -142,9 +149,8 @@ def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFra
             .order_by(Directorate.group_name, Directorate.name, Team.name))
     if not include_inactive:
         stmt = stmt.where(Team.active.is_(True))
-    return pd.DataFrame(conn.execute(stmt).mappings().all(),
-                        columns=["team_id", "team", "directorate", "group", "director",
-                                 "information_managers", "active"])
+    return _frame(conn.execute(stmt), ["team_id", "team", "directorate", "group", "director",
+                                       "information_managers", "active"])
 
 
 @retry_when_busy
@@ -256,19 +262,20 @@ def save_return(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploa
             superseded += conn.execute(
                 update(Score).where(and_(Score.round_id == rnd.id, Score.team_id.in_(chunk),
                                          Score.current.is_(True))).values(current=False)).rowcount
-        rows = pd.DataFrame({
-            "return_id": return_id, "round_id": rnd.id, "team_id": team_ids.to_numpy(),
-            "criterion": scores["criterion"].to_numpy(), "claimed_raw": scores["claimed_raw"].to_numpy(),
-            "claimed": scores["claimed"].astype(float).to_numpy(),
-            "evidence": scores["evidence"].to_numpy(), "evidence_link": scores["evidence_link"].to_numpy(),
-            "comment": scores["comment"].to_numpy(), "current": True, "review_status": "self-declared",
-        })
-        conn.execute(insert(Score), rows.to_dict("records"))
-        names = dict(zip(team_ids, scores["team"]))
+        new = {"team_id": team_ids.tolist(), "criterion": scores["criterion"].tolist(),
+               "claimed_raw": scores["claimed_raw"].tolist(),
+               "claimed": scores["claimed"].astype(float).tolist(),
+               "evidence": scores["evidence"].tolist(), "evidence_link": scores["evidence_link"].tolist(),
+               "comment": scores["comment"].tolist()}
+        n = len(scores)
+        _insert_scores(conn, {"return_id": [return_id] * n, "round_id": [rnd.id] * n, **new,
+                              "current": [True] * n, "review_status": ["self-declared"] * n})
+        names = pd.Series(scores["team"].to_numpy(), index=team_ids.to_numpy())
+        names = names[~names.index.duplicated()]
         audit.record(conn, actor=uploader, action=audit.RETURN_SAVED, round_label=rnd.label,
                      target=f"return {return_id}: {parsed.file_name}",
-                     before=_by_team(before, names) or None,
-                     after=_by_team(rows.assign(team_id=team_ids.to_numpy()), names))
+                     before=_audit_scores(before, names) if len(before) else None,
+                     after=_audit_scores(pd.DataFrame(new), names))
         return SavedReturn(return_id=return_id, round=rnd.label, teams=len(teams),
                            scores=len(scores), superseded=superseded, new_teams=new_teams,
                            round_opened=opened)
@@ -283,14 +290,30 @@ def _scores_snapshot(conn: Connection, round_id: int, teams: list[int]) -> pd.Da
     return pd.concat(parts) if parts else pd.DataFrame(columns=["team_id", "criterion", "claimed_raw", "evidence"])
 
 
-def _by_team(scores: pd.DataFrame, names: dict) -> dict[str, dict[str, dict[str, str]]]:
-    """{team: {criterion: {score, evidence}}}: what a person auditing a return wants to read."""
-    out: dict[str, dict[str, dict[str, str]]] = {}
-    for team_id, criterion, claimed, evidence in zip(scores["team_id"], scores["criterion"],
-                                                     scores["claimed_raw"], scores["evidence"]):
-        out.setdefault(str(names.get(team_id, team_id)), {})[criterion] = {"score": claimed,
-                                                                         "evidence": evidence}
-    return out
+def _audit_scores(scores: pd.DataFrame, names: pd.Series) -> dict[str, list]:
+    """Scores as columns (team, criterion, score, evidence): cheap to write for a big return,
+    and a table to whoever reads the audit trail."""
+    return {"team": scores["team_id"].map(names).fillna(scores["team_id"]).astype(str).tolist(),
+            "criterion": scores["criterion"].tolist(), "score": scores["claimed_raw"].tolist(),
+            "evidence": scores["evidence"].tolist()}
+
+
+def _insert_scores(conn: Connection, columns: dict[str, list]) -> None:
+    """Insert many scores the fastest way each database offers, inside the caller's transaction.
+
+    SQLAlchemy's generic executemany builds a dict per row; a return of 70,000 scores
+    spends longer on that than the database spends storing them.
+    """
+    names = list(columns)
+    rows = list(zip(*columns.values()))
+    if conn.dialect.name == "postgresql":
+        with conn.connection.dbapi_connection.cursor() as cursor:
+            with cursor.copy(f"COPY score ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    placeholders = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in names)
+    conn.exec_driver_sql(f"INSERT INTO score ({', '.join(names)}) VALUES ({placeholders})", rows)
 
 
 def _chunks(items: list, size: int):
@@ -303,23 +326,52 @@ SCORE_COLUMNS = ["score_id", "return_id", "team_id", "criterion", "claimed_raw",
                  "reviewer", "review_note"]
 
 
-def round_scores(conn: Connection, round_id: int) -> pd.DataFrame:
-    """The scores that count in a round: one row per team × criterion."""
+# The league needs only these, and whether evidence was given rather than its text.
+SCORING_COLUMNS = ["team_id", "criterion", "claimed", "evidenced", "review_status", "reviewed_value"]
+# Whitespace that does not count as evidence; scoring.EVIDENCE_BLANKS says the same in Python.
+_BLANKS = " \t\r\n"
+
+
+def _frame(result, columns: list[str]) -> pd.DataFrame:
+    """A DataFrame built column by column: far cheaper than from row objects for big results."""
+    rows = result.all()
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(dict(zip(columns, map(list, zip(*rows)))))
+
+
+def _has_text(conn: Connection, column):
+    trimmed = (func.btrim(column, _BLANKS) if conn.dialect.name == "postgresql"
+               else func.trim(column, _BLANKS))
+    return trimmed != ""
+
+
+def round_scores(conn: Connection, round_id: int, *, full: bool = True) -> pd.DataFrame:
+    """The scores that count in a round: one row per team × criterion.
+
+    ``full=False`` reads only what scoring needs (``SCORING_COLUMNS``), which is what the
+    league table and the trend read for every round.
+    """
+    where = (Score.round_id == round_id, Score.current.is_(True))
+    if not full:
+        evidenced = or_(_has_text(conn, Score.evidence), _has_text(conn, Score.evidence_link))
+        stmt = select(Score.team_id, Score.criterion, Score.claimed, evidenced.label("evidenced"),
+                      Score.review_status, Score.reviewed_value).where(*where)
+        frame = _frame(conn.execute(stmt), SCORING_COLUMNS)
+        frame["evidenced"] = frame["evidenced"].astype(bool)
+        return frame
     stmt = (select(Score.id.label("score_id"), Score.return_id, Score.team_id, Score.criterion,
                    Score.claimed_raw, Score.claimed, Score.evidence, Score.evidence_link,
                    Score.comment, Score.review_status, Score.reviewed_value, Score.reviewer,
                    Score.review_note)
-            .where(Score.round_id == round_id, Score.current.is_(True)))
-    result = conn.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=SCORE_COLUMNS)
+            .where(*where))
+    return _frame(conn.execute(stmt), SCORE_COLUMNS)
 
 
-def round_teams(conn: Connection, round_id: int) -> pd.DataFrame:
+def round_teams(org: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """Teams that belong in a round's league: every active team, and any team that returned."""
-    org = org_frame(conn, include_inactive=True)
-    returned = set(conn.scalars(select(Score.team_id).where(Score.round_id == round_id,
-                                                            Score.current.is_(True)).distinct()))
-    return org[org["active"] | org["team_id"].isin(returned)].reset_index(drop=True)
+    returned = org["team_id"].isin(scores["team_id"].unique())
+    return org[org["active"].astype(bool) | returned].reset_index(drop=True)
 
 
 def returns_frame(conn: Connection, round_label: str | None = None) -> pd.DataFrame:
