@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .criteria import CriteriaSet
@@ -209,7 +210,10 @@ def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:
     # CSV rows can be ragged; pandas will stop padding them itself, so pad the short ones.
     if any(len(r) != width for r in body):
         body = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in body]
-    frame = pd.DataFrame.from_records(body, columns=range(width)) if body else pd.DataFrame()
+    # Column by column as plain objects: pandas would otherwise infer a type per column (and
+    # turn blanks beside dates into NaN), which costs more than the cells are worth.
+    columns = [np.array(col, dtype=object) for col in zip(*body)] if body else []
+    frame = pd.DataFrame(dict(enumerate(columns)), dtype=object) if body else pd.DataFrame()
     frame.index = pd.RangeIndex(header.row + 2, header.row + 2 + len(frame))  # Excel's row numbers
     return frame
 
@@ -217,8 +221,10 @@ def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:
 def _text(frame: pd.DataFrame, pos: int | None) -> pd.Series:
     if pos is None or pos not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
-    col = frame[pos].astype(object)  # a column of dates and blanks must not turn blanks into NaN
-    return col.where(col.notna(), "").astype(str).str.strip()
+    # Names and evidence repeat down a return: clean each distinct value once.
+    codes, uniques = pd.factorize(frame[pos].to_numpy(dtype=object), use_na_sentinel=True)
+    cleaned = np.array([str(u).strip() for u in uniques] + [""], dtype=object)  # -1 (blank) → ""
+    return pd.Series(cleaned[codes], index=frame.index, dtype=object)
 
 
 def _long_frame(sheet: Sheet, header: _Header, criteria: CriteriaSet) -> pd.DataFrame:
@@ -231,7 +237,7 @@ def _long_frame(sheet: Sheet, header: _Header, criteria: CriteriaSet) -> pd.Data
                                      "evidence", "evidence_link", "comment")}, index=cells.index)
     out["claimed_raw"] = cells[cols["score"]] if cols["score"] in cells.columns else None
     out["row"] = cells.index
-    blank = (out[["team", "criterion"]] == "").all(axis=1) & out["claimed_raw"].map(_blank)
+    blank = (out["team"] == "") & (out["criterion"] == "") & _blanks(out["claimed_raw"])
     out = out[~blank]
     lookup = criterion_lookup(criteria)
     out["criterion_given"] = out["criterion"]
@@ -277,6 +283,13 @@ def _wide_frame(sheet: Sheet, header: _Header, criteria: CriteriaSet) -> pd.Data
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _blanks(values: pd.Series) -> pd.Series:
+    """``_blank`` for a whole column, worked out once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    blank = np.array([_blank(u) for u in uniques] + [True], dtype=bool)
+    return pd.Series(blank[codes], index=values.index)
 
 
 def _match_teams(data: pd.DataFrame, org: pd.DataFrame, file: str,
