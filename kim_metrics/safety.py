@@ -412,19 +412,60 @@ _R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])\s*([A-Za-z]*)(\d*)\s*\1""")
 
 def _check_xlsx_sheet(part: bytes, sheet: str, file_name: str, limits: Limits) -> None:
     # Within column Z and below the largest power of ten under `small` rows a sheet cannot
-    # break either limit; only a sheet with a cell tag outside that box is walked in full.
+    # break either limit; only a sheet with a cell tag outside that box is looked at further.
     small = min(limits.rows_per_sheet, limits.cells_per_sheet // 26)
     digits = len(str(max(small, 1))) - 1
     outside = re.compile(rb'<c(?! r="[A-Za-z]\d{1,%d}")[\s>/]' % digits) if digits else re.compile(rb"<c[\s>/]")
-    if not outside.search(part) and not _PREFIXED_CELL_TAG.search(part):
+    prefixed = _PREFIXED_CELL_TAG.search(part) is not None
+    if not prefixed and not outside.search(part):
         return
-    # Walking costs time per tag: a sheet with twice as many cell tags as the cells it may
-    # have (empty formatted cells included) is refused without it.
+    # Looking further costs time per tag: a sheet with twice as many cell tags as the cells it
+    # may have (empty formatted cells included) is refused without it.
     if part.count(b"<c") > 2 * limits.cells_per_sheet:
         raise ReadError(file_name, f"This sheet holds more than {limits.cells_per_sheet:,} cells, the "
                                    "most a sheet may have. " + _SHRINK, sheet=sheet)
+    if not prefixed and not _UNREFERENCED_CELL_TAG.search(part):
+        _check_referenced_sheet(part, sheet, file_name, limits)
+        return
     rows, columns = _sheet_extent(part)
     check_extent(file_name, sheet, rows, columns, limits)
+
+
+# When every cell tag is written <c r="B7" ...> (letters and digits, as every program seen
+# writes them) and none is prefixed, each cell's place is its own reference and the row tags
+# do not matter: the extent is the largest row and the largest column among the cells that
+# hold a value, found by a few regex scans instead of a walk. A cell holds no value when its
+# tag closes itself (<c r="XFD9" s="1"/>), exactly as in _sheet_extent.
+_UNREFERENCED_CELL_TAG = re.compile(rb'<c(?! r="[A-Za-z]+\d+")[\s>/]')
+_VALUED = rb'"(?:[^>]*[^>/\s])?\s*>'    # the rest of a tag that does not close itself
+_WIDE_CELL = re.compile(rb'<c r="([A-Za-z]{2,})\d+' + _VALUED)
+_ANY_CELL_COLUMN = re.compile(rb'<c r="([A-Za-z]+)\d+' + _VALUED)
+
+
+def _check_referenced_sheet(part: bytes, sheet: str, file_name: str, limits: Limits) -> None:
+    """check_extent for a sheet whose cell tags all carry their reference (see above)."""
+    wide = set(_WIDE_CELL.findall(part))
+    # Beyond column Z the widest column is exact; within it, 26 is an upper bound.
+    columns = max(map(_column_number, wide)) if wide else 26
+    most_rows = min(limits.rows_per_sheet, limits.cells_per_sheet // columns)
+    beyond = re.compile(rb'<c r="[A-Za-z]+0*(' + _greater_than(most_rows) + rb')' + _VALUED)
+    if beyond.search(part) is None:
+        return   # no cell with a value lies below the last row the limits allow at this width
+    rows = max(map(int, beyond.findall(part)))
+    if not wide:
+        columns = max(map(_column_number, set(_ANY_CELL_COLUMN.findall(part))))
+    check_extent(file_name, sheet, rows, columns, limits)
+
+
+def _greater_than(n: int) -> bytes:
+    """A regex for the decimal numbers without leading zeros that are greater than ``n``."""
+    s = str(max(n, 0))
+    alternatives = [rb"[1-9]\d{%d,}" % len(s)]           # more digits than n
+    for i, ch in enumerate(s):                           # as many digits, larger at place i
+        low = max(int(ch) + 1, 1 if i == 0 else 0)
+        if low <= 9:
+            alternatives.append(s[:i].encode() + b"[%d-9]" % low + rb"\d{%d}" % (len(s) - i - 1))
+    return b"(?:" + b"|".join(alternatives) + b")"
 
 
 def _sheet_extent(part: bytes) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from kim_metrics.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER,
 from kim_metrics.criteria import NO_RETURN
 from kim_metrics.db import database_url, make_engine
 from kim_metrics.rag import rag_style
+from kim_metrics.scoring import review_mix
 from kim_metrics.store import ensure_schema
 
 TTL = 300
@@ -83,6 +84,22 @@ def rag_trend(url: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def scored_round(url: str, round_label: str | None) -> api.ScoredRound:
     return api.scored_round(_engine(url), round_label)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def review_counts(url: str, round_label: str | None) -> dict[str, int]:
+    """How many of a round's scores are verified, challenged and self-declared.
+
+    Cached on its own, so a page that shows only these three numbers does not keep (or copy
+    out of the cache on every run) the round's every score."""
+    return review_mix(api.scored_round(_engine(url), round_label).scores)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def league_places(url: str, round_label: str | None) -> pd.DataFrame:
+    """Each group and directorate in a round's team league, once: the league's filter choices."""
+    teams = league(url, round_label, "team").table
+    return teams[["group", "directorate"]].dropna(how="all").drop_duplicates().reset_index(drop=True)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

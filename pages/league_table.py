@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import plotly.graph_objects as go
@@ -10,7 +11,7 @@ import streamlit as st
 from kim_metrics import exports, insights
 from kim_metrics.criteria import NO_RETURN
 from kim_metrics.rag import RAG_STYLES
-from kim_metrics.scoring import CHALLENGED, SELF_DECLARED, VERIFIED, review_mix
+from kim_metrics.scoring import CHALLENGED, SELF_DECLARED, VERIFIED
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -18,6 +19,8 @@ actor = ui.require_page("league")
 
 LEVELS = {"Teams": "team", "Directorates": "directorate", "Groups": "group"}
 TABLE_KEY = "league_table_rows"
+PAGE_KEY = "league_page"
+PAGE_ROWS = 100   # rows drawn (and styled) at a time; filters and downloads take the whole table
 
 st.title("KIM league table")
 url = ui.db_url()
@@ -33,11 +36,11 @@ level_name = top[1].radio("Show", list(LEVELS), horizontal=True, key="league_lev
 level = LEVELS[level_name]
 result = ui.league(url, round_label, level)
 criteria = result.criteria
-teams_table = ui.league(url, round_label, "team").table
-groups = sorted(teams_table["group"].dropna().unique())
+places = ui.league_places(url, round_label)
+groups = sorted(places["group"].dropna().unique())
 chosen_groups = top[2].multiselect("Groups", groups, key="league_groups", placeholder="All groups")
 directorate_options = sorted(
-    insights.filter_league(teams_table, groups=chosen_groups)["directorate"].dropna().unique())
+    insights.filter_league(places, groups=chosen_groups)["directorate"].dropna().unique())
 chosen_dirs = top[3].multiselect("Directorates", directorate_options, key="league_dirs",
                                  placeholder="All directorates", disabled=level == "group",
                                  help="Not used when the table shows groups.")
@@ -66,7 +69,7 @@ for col, status in zip(cols, statuses):
 cols[-1].metric("Department score", ui.score_text(head.score),
                 delta=None if head.score_change is None else f"{head.score_change:+.1f} {since}",
                 help="The mean score (0-100) of the teams that made a return.")
-reviews = review_mix(ui.scored_round(url, round_label).scores)
+reviews = ui.review_counts(url, round_label)
 st.caption(f"{head.returned} of {head.teams} teams made a return for {round_label}."
            + ("" if head.previous else " This is the first round, so there is no change to show.")
            + f" Of {sum(reviews.values())} scores, {reviews[VERIFIED]} are verified by the KIM team, "
@@ -107,21 +110,46 @@ elif level == "directorate":
     hint = "Choose a row to open the directorate's page."
 else:
     hint = ""
-st.caption(f"{len(view)} {what}. Ranked by weighted score; equal scores share a rank. "
-           "Every status is written in its cell as well as coloured. " + hint)
+
+# The table is drawn a page of rows at a time: styling and sending every row of a large
+# department is slow, and Streamlit refuses a styled table of more than 262,144 cells.
+pages = max(1, math.ceil(len(view) / PAGE_ROWS))
+showing = (round_label, level, tuple(chosen_groups), tuple(chosen_dirs))
+if st.session_state.get(PAGE_KEY + "_for") != showing or st.session_state.get(PAGE_KEY, 0) >= pages:
+    st.session_state[PAGE_KEY + "_for"] = showing   # new filters start again at the top
+    st.session_state[PAGE_KEY] = 0
+
+
+def _rows_text(page: int) -> str:
+    return f"Rows {page * PAGE_ROWS + 1:,}–{min((page + 1) * PAGE_ROWS, len(view)):,} of {len(view):,}"
+
+
+if pages > 1:
+    page_no = st.selectbox("Rows shown", range(pages), format_func=_rows_text, key=PAGE_KEY,
+                           help=f"The table shows {PAGE_ROWS} rows at a time, in rank order. The "
+                                "filters and the downloads cover every row.")
+else:
+    page_no = 0
+start = page_no * PAGE_ROWS
+page_view = view.iloc[start:start + PAGE_ROWS]
+shown = f" Showing {_rows_text(page_no).lower()}; choose other rows above." if pages > 1 else ""
+st.caption(f"{len(view):,} {what}. Ranked by weighted score; equal scores share a rank. "
+           "Every status is written in its cell as well as coloured." + shown + (" " + hint if hint else ""))
 selectable = (level == "team" and ui.has_page("team")) or (level == "directorate" and ui.has_page("directorate"))
 event = st.dataframe(
-    ui.styled(view, rag_columns, decimals={"Score": 1}),
+    ui.styled(page_view, rag_columns, decimals={"Score": 1}),
     hide_index=True, width="stretch", column_config=column_config, key=TABLE_KEY,
-    height=min(38 + 35 * len(view), 600),
+    height=min(38 + 35 * len(page_view), 600),
     on_select="rerun" if selectable else "ignore", selection_mode="single-row",
 )
 chosen_rows = event.selection.rows if selectable else []
-if chosen_rows and chosen_rows[0] < len(view):
+if chosen_rows and chosen_rows[0] < len(page_view):
     # The table's selection lives only while this page shows it, so coming back is safe.
+    # A selected row is counted on the page shown; start turns it into a row of the league.
+    chosen = start + chosen_rows[0]
     if level == "team":
-        st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen_rows[0]])})
-    st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen_rows[0]]})
+        st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen])})
+    st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen]})
 
 downloads = st.columns([1, 1, 4])
 filters = "-".join(filter(None, [round_label, level]))
@@ -145,7 +173,8 @@ downloads[1].download_button(
     icon=":material/download:")
 
 # Charts -------------------------------------------------------------------------------------
-trend_tab, heat_tab = st.tabs(["Status mix over rounds", f"Heatmap: {what} × criteria"])
+heat_title = f"Heatmap: {what} × criteria" + (f" ({_rows_text(page_no).lower()})" if pages > 1 else "")
+trend_tab, heat_tab = st.tabs(["Status mix over rounds", heat_title])
 with trend_tab:
     fig = go.Figure()
     for status in [*criteria.rag.levels, NO_RETURN]:
@@ -170,7 +199,8 @@ with heat_tab:
     if table.empty:
         st.info("No rows match the filters.")
     else:
-        words = insights.rag_matrix(table, criteria, label="name")
+        # The rows the table shows, so the chart stays readable however large the department.
+        words = insights.rag_matrix(table.iloc[start:start + PAGE_ROWS], criteria, label="name")
         order = [*criteria.rag.levels, NO_RETURN]
         z = words.apply(lambda col: col.map(order.index)).to_numpy()
         scale = []
@@ -185,4 +215,5 @@ with heat_tab:
         heat.update_layout(height=max(320, 22 * len(words) + 200), margin=dict(t=10, b=10, l=10, r=10),
                            yaxis={"autorange": "reversed"}, xaxis={"side": "top", "tickangle": 0})
         st.plotly_chart(heat, width="stretch")
-        st.caption("Each cell names its status; the table above has the same statuses.")
+        st.caption("Each cell names its status; the table above has the same statuses"
+                   + (f" ({_rows_text(page_no).lower()})." if pages > 1 else "."))

@@ -314,6 +314,32 @@ def test_styled_empty_cells_far_away_do_not_count() -> None:
     assert read_workbook(data, file_name="ok.xlsx").sheets[0].rows == [["Team"]]
 
 
+@pytest.mark.parametrize("cells", [
+    b'<c r="A1"><v>1</v></c><c r="Z250000"><v>2</v></c>',           # too many rows
+    b'<c r="A1"><v>1</v></c><c r="AB0390000" s="1"><v>2</v></c>',     # too many cells (leading zeros)
+    b'<c r="a1"><v>1</v></c><c r="XFD700"><v>2</v></c>',              # too wide for its rows
+    b'<c r="A1"><v>1</v></c><c r="XFD610"><v>2</v></c>',              # just within
+    b'<c r="A1"><v>1</v></c><c r="XFD900000" s="1" /><c r="B199999" t="s"><v>2</v></c>',
+    b'<c r="A1"><v>1</v></c><c r="C199999" a="/"><v>2</v></c><c r="Q200001"/>',
+])
+def test_referenced_cells_are_measured_as_the_walk_measures_them(cells: bytes) -> None:
+    # A sheet whose every cell carries its reference is measured by regex scans; the limits
+    # and messages are those of the tag-by-tag walk.
+    part = b"<sheetData><row>" + cells + b"</row></sheetData>"
+    limits = safety.current_limits()
+
+    def outcome(check) -> str | None:
+        try:
+            check()
+        except ReadError as exc:
+            return str(exc)
+        return None
+
+    walked = outcome(lambda: safety.check_extent("f.xlsx", "Return", *safety._sheet_extent(part), limits))
+    scanned = outcome(lambda: safety._check_xlsx_sheet(part, "Return", "f.xlsx", limits))
+    assert scanned == walked
+
+
 def test_utf16_xml_cannot_hide_a_doctype() -> None:
     sheet = badfiles.sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row>', badfiles._LAUGHS)
     utf16 = sheet.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")

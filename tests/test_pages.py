@@ -205,10 +205,25 @@ def test_unknown_role_is_named_and_shows_the_league_only(demo_url):
 
 # League table -------------------------------------------------------------------------------
 
+def league_rows(at) -> pd.DataFrame:
+    """Every row of the league table, page by page, as a person would read them."""
+    pages = at.selectbox(key="league_page")
+    shown = []
+    for page in pages.options:
+        at.selectbox(key="league_page").set_value(pages.options.index(page)).run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown.append(at.dataframe[0].value)
+    at.selectbox(key="league_page").set_value(0).run()
+    return pd.concat(shown, ignore_index=True)
+
+
 def test_league_lists_demo_teams_in_score_order_with_shared_ranks(demo_url):
     at = open_app("executive")
-    table = at.dataframe[0].value
     expected = api.league(make_engine(demo_url)).table
+    assert len(expected) == 120
+    first = at.dataframe[0].value
+    assert first["Name"].tolist() == expected["name"].tolist()[:100], "the first page, 100 rows"
+    table = league_rows(at)
     assert len(table) == len(expected) == 120
     assert table["Name"].tolist() == expected["name"].tolist()
     ranked = table[table["Rank"].notna()]
@@ -259,6 +274,36 @@ def test_league_older_round(demo_url):
     assert "2025-Q4" in at.header[0].value
     # The first round has nothing to compare with.
     assert set(at.dataframe[0].value["Movement"]) <= {"new", ""}
+
+
+def test_league_second_page_shows_the_next_teams_in_order(demo_url):
+    at = open_app("executive")
+    expected = api.league(make_engine(demo_url)).table
+    pages = at.selectbox(key="league_page")
+    assert pages.value == 0 and pages.options == ["Rows 1–100 of 120", "Rows 101–120 of 120"]
+    at.selectbox(key="league_page").set_value(1).run()
+    table = at.dataframe[0].value
+    assert table["Name"].tolist() == expected["name"].tolist()[100:]
+    # Ranks are the whole league's: the second page goes on from the first.
+    assert (table["Rank"].astype(float).fillna(-1).tolist()
+            == expected["rank"].astype(float).fillna(-1).tolist()[100:])
+    assert any("rows 101–120 of 120" in c.value for c in at.caption)
+    # A row chosen on the second page opens that team, not the one at the same place on the first.
+    third = table["Name"].iloc[2]
+    at.session_state["league_table_rows"] = {"selection": {"rows": [2], "columns": []}}
+    at.run()
+    assert at.title[0].value == "Team detail"
+    assert unescape(at.header[0].value) == third
+
+
+def test_league_filters_start_again_at_the_first_page(demo_url):
+    at = open_app("executive")
+    at.selectbox(key="league_page").set_value(1).run()
+    at.radio(key="league_level").set_value("Directorates").run()
+    assert len(at.dataframe[0].value) == 16
+    at.radio(key="league_level").set_value("Teams").run()
+    assert at.selectbox(key="league_page").value == 0
+    assert len(at.dataframe[0].value) == 100
 
 
 def test_choosing_a_team_row_opens_its_detail(demo_url):
