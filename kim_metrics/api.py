@@ -257,25 +257,25 @@ def audit_trail(engine: Engine, *, round_label: str | None = None, actor: str | 
 
 
 def grant_role(engine: Engine, email: str, role: str, *, actor: Actor | str) -> bool:
-    who = resolve_actor(engine, actor)
-    access.require(who, {ADMIN}, "grant roles")
-    with engine.begin() as conn:
-        granted = access.grant(conn, email, role)
-        if granted:
-            audit.record(conn, actor=who.email, action=audit.ROLE_GRANTED, target=email.strip().lower(),
-                         after={"role": role})
-        return granted
+    """Name someone admin or executive; False when they already were."""
+    return _change_role(engine, email, role, actor=actor, grant=True)
 
 
 def revoke_role(engine: Engine, email: str, role: str, *, actor: Actor | str) -> bool:
+    """Take a granted role away; False when they did not have it."""
+    return _change_role(engine, email, role, actor=actor, grant=False)
+
+
+def _change_role(engine: Engine, email: str, role: str, *, actor: Actor | str, grant: bool) -> bool:
     who = resolve_actor(engine, actor)
-    access.require(who, {ADMIN}, "revoke roles")
+    access.require(who, {ADMIN}, "grant or revoke roles")
     with engine.begin() as conn:
-        revoked = access.revoke(conn, email, role)
-        if revoked:
-            audit.record(conn, actor=who.email, action=audit.ROLE_REVOKED, target=email.strip().lower(),
-                         before={"role": role})
-        return revoked
+        changed = (access.grant if grant else access.revoke)(conn, email, role)
+        if changed:
+            audit.record(conn, actor=who.email, target=email.strip().lower(),
+                         action=audit.ROLE_GRANTED if grant else audit.ROLE_REVOKED,
+                         **({"after": {"role": role}} if grant else {"before": {"role": role}}))
+        return changed
 
 
 def role_grants(engine: Engine) -> pd.DataFrame:
