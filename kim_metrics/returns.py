@@ -206,14 +206,18 @@ def _missing_columns_problem(file: str, sheet: Sheet, header: _Header | None,
 
 def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:
     body = sheet.rows[header.row + 1:]
-    width = max((len(r) for r in body), default=0)
+    lengths = set(map(len, body))
+    width = max(lengths, default=0)
     # CSV rows can be ragged; pandas will stop padding them itself, so pad the short ones.
-    if any(len(r) != width for r in body):
+    if len(lengths) > 1:
         body = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in body]
-    # Column by column as plain objects: pandas would otherwise infer a type per column (and
-    # turn blanks beside dates into NaN), which costs more than the cells are worth.
-    columns = [np.array(col, dtype=object) for col in zip(*body)] if body else []
-    frame = pd.DataFrame(dict(enumerate(columns)), dtype=object) if body else pd.DataFrame()
+    if not body or not width:
+        return pd.DataFrame(index=pd.RangeIndex(header.row + 2, header.row + 2 + len(body)))
+    # One object grid, then plain object columns: pandas would otherwise infer a type per
+    # column (and turn blanks beside dates into NaN), which costs more than the cells are worth.
+    grid = np.empty((len(body), width), dtype=object)
+    grid[:] = body
+    frame = pd.DataFrame(grid, dtype=object, copy=False)
     frame.index = pd.RangeIndex(header.row + 2, header.row + 2 + len(frame))  # Excel's row numbers
     return frame
 

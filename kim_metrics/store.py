@@ -270,12 +270,11 @@ def save_return(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploa
         n = len(scores)
         _insert_scores(conn, {"return_id": [return_id] * n, "round_id": [rnd.id] * n, **new,
                               "current": [True] * n, "review_status": ["self-declared"] * n})
-        names = pd.Series(scores["team"].to_numpy(), index=team_ids.to_numpy())
-        names = names[~names.index.duplicated()]
+        names = dict(zip(new["team_id"], scores["team"].tolist()))
         audit.record(conn, actor=uploader, action=audit.RETURN_SAVED, round_label=rnd.label,
                      target=f"return {return_id}: {parsed.file_name}",
                      before=_audit_scores(before, names) if len(before) else None,
-                     after=_audit_scores(pd.DataFrame(new), names))
+                     after=_audit_scores(new, names))
         return SavedReturn(return_id=return_id, round=rnd.label, teams=len(teams),
                            scores=len(scores), superseded=superseded, new_teams=new_teams,
                            round_opened=opened)
@@ -290,12 +289,12 @@ def _scores_snapshot(conn: Connection, round_id: int, teams: list[int]) -> pd.Da
     return pd.concat(parts) if parts else pd.DataFrame(columns=["team_id", "criterion", "claimed_raw", "evidence"])
 
 
-def _audit_scores(scores: pd.DataFrame, names: pd.Series) -> dict[str, list]:
+def _audit_scores(scores, names: dict) -> dict[str, list]:
     """Scores as columns (team, criterion, score, evidence): cheap to write for a big return,
-    and a table to whoever reads the audit trail."""
-    return {"team": scores["team_id"].map(names).fillna(scores["team_id"]).astype(str).tolist(),
-            "criterion": scores["criterion"].tolist(), "score": scores["claimed_raw"].tolist(),
-            "evidence": scores["evidence"].tolist()}
+    and a table to whoever reads the audit trail. ``scores`` is a frame or a dict of lists."""
+    return {"team": [str(names.get(t, t)) for t in scores["team_id"]],
+            "criterion": list(scores["criterion"]), "score": list(scores["claimed_raw"]),
+            "evidence": list(scores["evidence"])}
 
 
 def _insert_scores(conn: Connection, columns: dict[str, list]) -> None:
