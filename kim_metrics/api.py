@@ -23,7 +23,7 @@ from .org import parse_org
 from .reader import read_workbook
 from .returns import ParsedReturn, parse_return
 from .rounds import normalise_label
-from .scoring import rag_mix, score_rows, team_scores
+from .scoring import CHALLENGED, SELF_DECLARED, VERIFIED, rag_mix, score_rows, team_scores
 
 Progress = Callable[[float, str], None]
 
@@ -102,6 +102,13 @@ def _scored(conn, rnd: store.RoundInfo, org: pd.DataFrame | None = None, *,
 def scored_round(engine: Engine, round_label: str | None = None) -> ScoredRound:
     with engine.connect() as conn:
         return _scored(conn, _resolve_round(conn, round_label))
+
+
+def review_mix(engine: Engine, round_label: str | None = None) -> dict[str, int]:
+    """Verified, challenged and self-declared scores in a round (the latest when none is named)."""
+    with engine.connect() as conn:
+        counts = store.review_counts(conn, _resolve_round(conn, round_label).id)
+    return {s: counts.get(s, 0) for s in (VERIFIED, CHALLENGED, SELF_DECLARED)}
 
 
 def league(engine: Engine, round_label: str | None = None, level: str = "team") -> League:

@@ -156,8 +156,3 @@ def rag_mix(teams: pd.DataFrame, criteria: CriteriaSet) -> dict[str, int]:
     counts = teams["rag"].value_counts()
     return {s: int(counts.get(s, 0)) for s in (*criteria.rag.levels, NO_RETURN)}
 
-
-def review_mix(scored: pd.DataFrame) -> dict[str, int]:
-    """How many of a round's counting scores are verified, challenged and self-declared."""
-    counts = scored["review_status"].fillna(SELF_DECLARED).value_counts() if len(scored) else {}
-    return {s: int(counts.get(s, 0)) for s in (VERIFIED, CHALLENGED, SELF_DECLARED)}

@@ -367,6 +367,13 @@ def round_scores(conn: Connection, round_id: int, *, full: bool = True) -> pd.Da
     return _frame(conn.execute(stmt), SCORE_COLUMNS)
 
 
+def review_counts(conn: Connection, round_id: int) -> dict[str, int]:
+    """How many of a round's counting scores have each review status, counted by the database."""
+    rows = conn.execute(select(Score.review_status, func.count()).where(
+        Score.round_id == round_id, Score.current.is_(True)).group_by(Score.review_status)).all()
+    return {status: int(n) for status, n in rows}
+
+
 def round_teams(org: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """Teams that belong in a round's league: every active team, and any team that returned."""
     returned = org["team_id"].isin(scores["team_id"].unique())

@@ -21,7 +21,6 @@ from kim_metrics.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER,
 from kim_metrics.criteria import NO_RETURN
 from kim_metrics.db import database_url, make_engine
 from kim_metrics.rag import rag_style
-from kim_metrics.scoring import review_mix
 from kim_metrics.store import ensure_schema
 
 TTL = 300
@@ -92,7 +91,7 @@ def review_counts(url: str, round_label: str | None) -> dict[str, int]:
 
     Cached on its own, so a page that shows only these three numbers does not keep (or copy
     out of the cache on every run) the round's every score."""
-    return review_mix(api.scored_round(_engine(url), round_label).scores)
+    return api.review_mix(_engine(url), round_label)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

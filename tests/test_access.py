@@ -156,4 +156,5 @@ def test_challenged_score_counts_at_reviewed_level(org, tmp_path):
     api.review_score(org, naming, status="challenged", value=0, note="No evidence of use", actor="local-admin")
     team = api.scored_round(org).teams.set_index("team").loc["Tax Policy"]
     assert team["naming.rag"] == "Red"
+    assert api.review_mix(org) == {"verified": 0, "challenged": 1, "self-declared": 6}
     assert team["score"] == round((6.5 * 100) / 7.5, 1)
