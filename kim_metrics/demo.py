@@ -18,7 +18,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, timedelta
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -460,7 +460,11 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
             parsed = ParsedReturn(file_name=f"{_slug(directorate)}-{round_label}.xlsx",
                                   layout="long", scores=rows.reset_index(drop=True))
             digest = hashlib.sha256(f"kim-demo/{seed}/{round_label}/{directorate}".encode()).hexdigest()
-            save_return(engine, parsed, round_label, uploader=uploaders[directorate], file_hash=digest)
+            # Returns arrive in the weeks after a round starts, not all on the day the demo loads.
+            arrived = datetime.combine(start_date(round_label), datetime.min.time()) + timedelta(
+                days=40 + zlib.crc32(f"{round_label}/{directorate}".encode()) % 20, hours=10)
+            save_return(engine, parsed, round_label, uploader=uploaders[directorate], file_hash=digest,
+                        uploaded_at=arrived)
             returns += 1
             scores += len(rows)
     return {"loaded": True, "groups": teams["group"].nunique(),
