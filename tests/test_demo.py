@@ -209,3 +209,17 @@ def test_sample_files_read_back_cleanly(tmp_path: Path, criteria: CriteriaSet,
     expected = demo_scores(org[org["directorate"] == "Estates and Security Directorate"],
                            criteria, "2026-Q3")
     assert sorted(long.scores["claimed"]) == sorted(expected["claimed"])
+
+
+def test_shipped_samples_load_cleanly_into_the_demo(tmp_path: Path) -> None:
+    """data/samples/ is what people try first: each file must check cleanly against the demo."""
+    from kim_metrics import api
+    samples = Path(__file__).resolve().parent.parent / "data" / "samples"
+    engine = _engine(tmp_path)
+    load_demo(engine)
+    for name in ("sample-return-long.xlsx", "sample-return-wide.csv"):
+        preview = api.check_return(engine, (samples / name).read_bytes(), name, "2026-Q3")
+        assert len(preview.teams) > 0 and (preview.scores["criterion"].nunique() == 7)
+    counts = api.load_org(engine, (samples / "demo-organisation.xlsx").read_bytes(),
+                          "demo-organisation.xlsx", actor="local-admin")
+    assert counts["teams_added"] == 0 and counts["teams_retired"] == 0
