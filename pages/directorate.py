@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kim_metrics import insights
+from kim_metrics.letters import directorate_letter
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -81,6 +82,16 @@ else:
     cols[3].metric("Teams that returned", f"{r['returned_teams']} of {r['teams']}")
 
 # Teams × criteria ------------------------------------------------------------------------------
+letter = st.columns([1, 1, 4])
+slug = directorate.lower().replace(" ", "-")
+for col, fmt, label, mime in ((letter[0], "docx", "Letter (Word)",
+                               "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                              (letter[1], "pdf", "Letter (PDF)", "application/pdf")):
+    col.download_button(label, data=lambda fmt=fmt: directorate_letter(ui.engine(), round_label, directorate, fmt),
+                        file_name=f"letter-{slug}-{round_label}.{fmt}", mime=mime, on_click="ignore",
+                        icon=":material/mail:", key=f"letter_{fmt}",
+                        help="The KIM team's letter to the director for this round, ready to forward.")
+
 st.header(f"Teams × criteria, {round_label}")
 matrix = insights.rag_matrix(teams, criteria).reset_index()
 matrix.insert(1, "Score", teams["score"].to_numpy())

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kim_metrics import exports, insights
+from kim_metrics.boardpack import boardpack_pdf
 from kim_metrics.criteria import NO_RETURN
 from kim_metrics.rag import RAG_STYLES
 from kim_metrics.scoring import CHALLENGED, SELF_DECLARED, VERIFIED
@@ -151,7 +152,7 @@ if chosen_rows and chosen_rows[0] < len(page_view):
         st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen])})
     st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen]})
 
-downloads = st.columns([1, 1, 4])
+downloads = st.columns([1, 1, 1, 3])
 filters = "-".join(filter(None, [round_label, level]))
 downloads[0].download_button(
     "Download CSV", data=lambda: exports.league_csv(table, criteria, level),
@@ -164,13 +165,20 @@ def _xlsx() -> bytes:
     if level == "team":
         scored = ui.scored_round(url, round_label).scores
         scores = scored[scored["team_id"].isin(table["team_id"])]
-    return exports.league_xlsx(table, criteria, level, scores)
+    return exports.league_xlsx(table, criteria, level, scores, round_label=round_label,
+                               previous_label=result.previous.label if result.previous else None)
 
 
 downloads[1].download_button(
     "Download Excel", data=_xlsx, file_name=f"kim-league-{filters}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
     icon=":material/download:")
+# Built only when asked for: the board pack reads every round for its trend.
+downloads[2].download_button(
+    "Board pack (PDF)", data=lambda: boardpack_pdf(ui.engine(), round_label),
+    file_name=f"kim-board-pack-{round_label}.pdf", mime="application/pdf", on_click="ignore",
+    icon=":material/picture_as_pdf:", help="A few pages for the Permanent Secretary and the board: "
+                                           "the RAG mix and trend, top and bottom, movers, non-returns.")
 
 # Charts -------------------------------------------------------------------------------------
 heat_title = f"Heatmap: {what} × criteria" + (f" ({_rows_text(page_no).lower()})" if pages > 1 else "")

@@ -686,3 +686,11 @@ def test_kim_team_names_an_executive(writable_url):
         assert api.audit_trail(engine, action="role granted")["target"].tolist() == ["perm.sec@kim-demo.gov.uk"]
     finally:
         engine.dispose()
+
+
+def test_letter_and_board_pack_are_offered_as_downloads(demo_url):
+    directorate = open_app("admin", "directorate")
+    labels = [b.label for b in directorate.get("download_button")]
+    assert "Letter (Word)" in labels and "Letter (PDF)" in labels
+    league = open_app("executive")
+    assert "Board pack (PDF)" in [b.label for b in league.get("download_button")]
