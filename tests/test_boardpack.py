@@ -13,7 +13,7 @@ from kim_metrics import api
 from kim_metrics.boardpack import board_data, boardpack_pdf, key_messages
 from kim_metrics.exports import safe_text
 from kim_metrics.scoring import rag_mix
-from tests.test_exports import EVIL_TEAM, ROUND, assert_inert, build_demo_db, render_pdf
+from tests.hostile_demo import EVIL_TEAM, ROUND, assert_inert, build_demo_db, render_pdf
 
 WRITTEN = date(2026, 9, 15)
 

@@ -19,7 +19,7 @@ from kim_metrics.letters import (directorate_letter, letter_data, letter_file_na
                                  ordinal, write_letters)
 from kim_metrics.rag import RAG_STYLES
 from kim_metrics.rounds import next_label, start_date
-from tests.test_exports import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert, build_demo_db,
+from tests.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert, build_demo_db,
                                 render_pdf)
 
 WRITTEN = date(2026, 9, 15)
