@@ -24,6 +24,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy.engine import Engine
 
+from . import api
 from .criteria import NO_RETURN, CriteriaSet
 from .league import league_records
 from .rag import rag_style
@@ -261,8 +262,6 @@ def _cell(value: object) -> object:
 def export_league(engine: Engine, round_label: str | None = None, level: str = "team",
                   fmt: str = "xlsx") -> bytes:
     """The league table as a file's bytes, for the command line and a download button."""
-    from . import api
-
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"fmt must be one of {EXPORT_FORMATS}")
     result = api.league(engine, round_label, level)
@@ -277,7 +276,5 @@ def export_league(engine: Engine, round_label: str | None = None, level: str = "
 
 def export_scores_csv(engine: Engine, round_label: str | None = None) -> bytes:
     """Every score of a round with its evidence, as CSV bytes."""
-    from . import api
-
     scored = api.scored_round(engine, round_label)
     return scores_csv(scored.scores, scored.criteria).encode("utf-8")

@@ -27,6 +27,7 @@ from . import api
 from .charts import ReportPDF, long_date
 from .criteria import NO_RETURN, CriteriaSet
 from .errors import KimError, NotFoundError
+from .matching import closest
 from .exports import clean_text, safe_text
 from .rag import rag_style
 from .rounds import next_label, start_date
@@ -256,7 +257,6 @@ def _find_directorate(data: _RoundData, name: str) -> str:
     for n in names:
         if n.casefold() == wanted:
             return n
-    from .matching import closest
     hint = [n for n in names if wanted and wanted in n.casefold()][:3] or closest(name, names)
     if not hint:
         short = {n.casefold().replace("directorate", "").strip(): n for n in names}

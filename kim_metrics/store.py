@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit
-from .criteria import CriteriaSet, parse_criteria
+from .criteria import DEFAULT_CRITERIA_PATH, CriteriaSet, parse_criteria
 from .db import (CriteriaVersion, Directorate, Return, Round, Score, Team, init_db, retry_when_busy, utcnow,
                  write_transaction)
 from .errors import KimError, NotFoundError
@@ -48,7 +48,6 @@ def ensure_schema(engine: Engine, default_criteria: str | None = None) -> None:
     with engine.begin() as conn:
         if conn.scalar(select(func.count()).select_from(CriteriaVersion)) == 0:
             if default_criteria is None:
-                from .criteria import DEFAULT_CRITERIA_PATH
                 default_criteria = DEFAULT_CRITERIA_PATH.read_text(encoding="utf-8")
             parse_criteria(default_criteria)
             conn.execute(insert(CriteriaVersion).values(toml=default_criteria, loaded_by=SYSTEM_ACTOR,

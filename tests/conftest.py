@@ -66,6 +66,15 @@ def engine(request, tmp_path) -> Iterator[Engine]:
             yield eng
 
 
+@pytest.fixture(scope="session")
+def hostile_demo(tmp_path_factory) -> Iterator[Engine]:
+    """The demo department plus a team typing formula payloads; read-only, built once."""
+    from tests.hostile_demo import build_demo_db
+    eng = build_demo_db(tmp_path_factory.mktemp("hostile-demo"))
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture
 def sqlite_engine(tmp_path) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{tmp_path / 'kim.db'}")

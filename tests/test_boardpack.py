@@ -13,16 +13,14 @@ from kim_metrics import api
 from kim_metrics.boardpack import board_data, boardpack_pdf, key_messages
 from kim_metrics.exports import safe_text
 from kim_metrics.scoring import rag_mix
-from tests.hostile_demo import EVIL_TEAM, ROUND, assert_inert, build_demo_db, render_pdf
+from tests.hostile_demo import EVIL_TEAM, ROUND, assert_inert, render_pdf
 
 WRITTEN = date(2026, 9, 15)
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    eng = build_demo_db(tmp_path_factory.mktemp("boardpack"))
-    yield eng
-    eng.dispose()
+def engine(hostile_demo):
+    return hostile_demo
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,11 @@ from kim_metrics.exports import (_write_sheet, export_league, export_scores_csv,
                                  league_csv, league_frame, league_xlsx, neutralise, safe_text)
 from kim_metrics.league import league_records
 from kim_metrics.rag import RAG_STYLES
-from tests.hostile_demo import EVIL_TEAM, PAYLOADS, ROUND, assert_inert, build_demo_db
+from tests.hostile_demo import EVIL_TEAM, PAYLOADS, ROUND, assert_inert
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    eng = build_demo_db(tmp_path_factory.mktemp("exports"))
-    yield eng
-    eng.dispose()
+def engine(hostile_demo):
+    return hostile_demo
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,15 @@ from kim_metrics.letters import (directorate_letter, letter_data, letter_file_na
                                  ordinal, write_letters)
 from kim_metrics.rag import RAG_STYLES
 from kim_metrics.rounds import next_label, start_date
-from tests.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert, build_demo_db,
+from tests.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert,
                                 render_pdf)
 
 WRITTEN = date(2026, 9, 15)
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    eng = build_demo_db(tmp_path_factory.mktemp("letters"))
-    yield eng
-    eng.dispose()
+def engine(hostile_demo):
+    return hostile_demo
 
 
 @pytest.fixture(scope="module")
