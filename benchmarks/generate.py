@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kim_metrics.criteria import CriteriaSet, load_criteria
-from kim_metrics.rounds import next_label, normalise_label
+from kim_metrics.domain.criteria import CriteriaSet, load_criteria
+from kim_metrics.domain.rounds import next_label, normalise_label
 
 FIRST_ROUND = "2021-Q1"
 TEAMS_PER_DIRECTORATE = 50

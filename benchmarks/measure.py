@@ -25,10 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from kim_metrics import api
-from kim_metrics.criteria import CriteriaSet
-from kim_metrics.db import CriteriaVersion, Directorate, Return, Round, Score, Team
-from kim_metrics.rounds import start_date
+from kim_metrics.services import api
+from kim_metrics.domain.criteria import CriteriaSet
+from kim_metrics.storage.db import CriteriaVersion, Directorate, Return, Round, Score, Team
+from kim_metrics.domain.rounds import start_date
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The dashboard, viewed as the Board (executive), lands on pages/league_table.py; a page run on
@@ -95,7 +95,7 @@ def ingest_stages(path: Path, engine: Engine, round_label: str) -> dict[str, flo
     """The same ingest through the API, stage by stage (reading is part of check_return),
     as the command's local admin."""
     from kim_metrics.cli import LOCAL_ADMIN
-    from kim_metrics.reader import read_workbook
+    from kim_metrics.reading.reader import read_workbook
     data = path.read_bytes()
     start = time.perf_counter()
     read_workbook(data, file_name=path.name)

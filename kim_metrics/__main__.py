@@ -1,3 +1,3 @@
-from .cli import run
+from kim_metrics.cli import run
 
 run()

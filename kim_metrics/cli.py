@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import api
-from .access import GRANTABLE, LOCAL_ADMIN_EMAIL
-from .criteria import NO_RETURN
-from .db import make_engine
-from .errors import KimError, UsageError, ValidationError
-from .exports import export_league, league_frame, neutralise
-from .returns import parse_mapping
-from .rounds import normalise_label
-from .scoring import LEVELS
-from .store import ensure_schema
+from kim_metrics.services import api
+from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL
+from kim_metrics.domain.criteria import NO_RETURN
+from kim_metrics.storage.db import make_engine
+from kim_metrics.domain.errors import KimError, UsageError, ValidationError
+from kim_metrics.reports.exports import export_league, league_frame, neutralise
+from kim_metrics.reading.returns import parse_mapping
+from kim_metrics.domain.rounds import normalise_label
+from kim_metrics.domain.scoring import LEVELS
+from kim_metrics.storage.store import ensure_schema
 
 LOCAL_ADMIN = LOCAL_ADMIN_EMAIL
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -171,7 +171,7 @@ def cmd_init(engine, _args) -> int:
 
 
 def cmd_demo(engine, _args) -> int:
-    from .demo import load_demo
+    from kim_metrics.services.demo import load_demo
     result = load_demo(engine)
     if not result.get("loaded"):
         print(f"The demo was not loaded: {result['reason']}")
@@ -212,13 +212,13 @@ def cmd_org(engine, args) -> int:
 
 
 def cmd_template(engine, args) -> int:
-    from .template import write_template
+    from kim_metrics.reading.template import write_template
     criteria = api.round_criteria(engine, args.round)
     teams = api.organisation(engine)
     if args.directorate:
         matches = teams[teams["directorate"].str.casefold() == args.directorate.strip().casefold()]
         if matches.empty:
-            from .matching import closest
+            from kim_metrics.reading.matching import closest
             hint = closest(args.directorate, teams["directorate"].unique())
             raise KimError(f"There is no directorate '{args.directorate}'."
                            + (f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""))
@@ -302,7 +302,7 @@ def cmd_rounds(engine, args) -> int:
 
 
 def cmd_backup(engine, args) -> int:
-    from .backup import backup
+    from kim_metrics.storage.backup import backup
     summary = backup(engine, args.output)
     print(f"Wrote {summary.file}: {summary.total:,} rows from {len(summary.rows)} tables "
           f"(schema revision {summary.schema_revision}).")
@@ -310,7 +310,7 @@ def cmd_backup(engine, args) -> int:
 
 
 def cmd_restore(engine, args) -> int:
-    from .backup import restore
+    from kim_metrics.storage.backup import restore
     summary = restore(engine, args.file, force=args.force)
     print(f"Restored {summary.total:,} rows into {len(summary.rows)} tables from {summary.file}; "
           "the database now holds exactly what the backup holds.")
@@ -354,7 +354,7 @@ def cmd_roles(engine, args) -> int:
 
 
 def cmd_letters(engine, args) -> int:
-    from .letters import letter_data, letter_file_name, render_letter, write_letters
+    from kim_metrics.reports.letters import letter_data, letter_file_name, render_letter, write_letters
     if not args.directorate:
         paths = write_letters(engine, args.round, args.output, args.format)
         print(f"Wrote {len(paths)} letters to {args.output}.")
@@ -371,7 +371,7 @@ def cmd_letters(engine, args) -> int:
 
 
 def cmd_boardpack(engine, args) -> int:
-    from .boardpack import write_boardpack
+    from kim_metrics.reports.boardpack import write_boardpack
     path = write_boardpack(engine, args.round, args.output)
     print(f"Wrote {path}")
     return EXIT_OK

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from kim_metrics import api, insights
-from kim_metrics.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER, Actor,
+from kim_metrics.services import api
+from kim_metrics.services import views as insights
+from kim_metrics.domain.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER, Actor,
                                 local_admin)
-from kim_metrics.criteria import NO_RETURN
-from kim_metrics.db import database_url, make_engine
-from kim_metrics.rag import rag_style
-from kim_metrics.store import ensure_schema
+from kim_metrics.domain.criteria import NO_RETURN
+from kim_metrics.storage.db import database_url, make_engine
+from kim_metrics.domain.statuses import rag_style
+from kim_metrics.storage.store import ensure_schema
 
 TTL = 300
 LOCAL_USER = "local-admin"

@@ -8,10 +8,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kim_metrics import api, insights
-from kim_metrics.criteria import criteria_from_dict
-from kim_metrics.errors import KimError, ReadError, ValidationError
-from kim_metrics.rounds import next_label
+from kim_metrics.services import api
+from kim_metrics.services import views as insights
+from kim_metrics.domain.criteria import criteria_from_dict
+from kim_metrics.domain.errors import KimError, ReadError, ValidationError
+from kim_metrics.domain.rounds import next_label
 from pages import _shared as ui
 
 ui.ensure_navigation()

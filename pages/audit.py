@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kim_metrics import audit
-from kim_metrics.exports import neutralise
+from kim_metrics.storage import audit
+from kim_metrics.reports.exports import neutralise
 from pages import _shared as ui
 
 ui.ensure_navigation()

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from kim_metrics import insights
-from kim_metrics.letters import directorate_letter
+from kim_metrics.services import views as insights
+from kim_metrics.reports.letters import directorate_letter
 from pages import _shared as ui
 
 ui.ensure_navigation()

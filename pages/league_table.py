@@ -8,11 +8,12 @@ import textwrap
 import plotly.graph_objects as go
 import streamlit as st
 
-from kim_metrics import exports, insights
-from kim_metrics.boardpack import boardpack_pdf
-from kim_metrics.criteria import NO_RETURN
-from kim_metrics.rag import RAG_STYLES
-from kim_metrics.scoring import CHALLENGED, SELF_DECLARED, VERIFIED
+from kim_metrics.reports import exports
+from kim_metrics.services import views as insights
+from kim_metrics.reports.boardpack import boardpack_pdf
+from kim_metrics.domain.criteria import NO_RETURN
+from kim_metrics.domain.statuses import RAG_STYLES
+from kim_metrics.domain.scoring import CHALLENGED, SELF_DECLARED, VERIFIED
 from pages import _shared as ui
 
 ui.ensure_navigation()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kim_metrics import api, insights
-from kim_metrics.errors import KimError
-from kim_metrics.criteria import NO_RETURN
-from kim_metrics.scoring import CHALLENGED, VERIFIED
+from kim_metrics.services import api
+from kim_metrics.services import views as insights
+from kim_metrics.domain.errors import KimError
+from kim_metrics.domain.criteria import NO_RETURN
+from kim_metrics.domain.scoring import CHALLENGED, VERIFIED
 from pages import _shared as ui
 
 ui.ensure_navigation()

@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from kim_metrics import api
-from kim_metrics.db import Directorate, Team, make_engine
-from kim_metrics.exports import FORMULA_TRIGGERS
-from kim_metrics.returns import ParsedReturn
-from kim_metrics.store import ensure_schema, save_return
+from kim_metrics.services import api
+from kim_metrics.storage.db import Directorate, Team, make_engine
+from kim_metrics.reports.exports import FORMULA_TRIGGERS
+from kim_metrics.reading.returns import ParsedReturn
+from kim_metrics.storage.store import ensure_schema, save_return
 
 ROUND = "2026-Q3"
 PAYLOADS = ['=HYPERLINK("http://evil","x")', "+1+1", "@SUM(A1)", "-2+3", "\tcmd"]
@@ -34,7 +34,7 @@ def build_demo_db(folder: Path):
     The hostile team returns low scores in ``ROUND`` so it shows in its directorate's letter
     with actions, and at the bottom of the league (so in the board pack too).
     """
-    from kim_metrics.demo import load_demo
+    from kim_metrics.services.demo import load_demo
 
     engine = make_engine(f"sqlite:///{folder / 'kim.db'}")
     ensure_schema(engine)

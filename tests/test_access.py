@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from kim_metrics import api, store
-from kim_metrics.access import ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER
+from kim_metrics.services import api
+from kim_metrics.storage import store
+from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER
 from kim_metrics.cli import main
-from kim_metrics.db import Return, Score
-from kim_metrics.errors import PermissionDenied
+from kim_metrics.storage.db import Return, Score
+from kim_metrics.domain.errors import PermissionDenied
 from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
 
 ORG = pd.DataFrame({

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from kim_metrics import api, cli
-from kim_metrics.backup import MANIFEST, backup, restore, tables
-from kim_metrics.db import Base, RoleGrant, make_engine
-from kim_metrics.demo import load_demo
-from kim_metrics.errors import KimError
-from kim_metrics.exports import league_json
-from kim_metrics.store import ensure_schema
+from kim_metrics.services import api
+from kim_metrics import cli
+from kim_metrics.storage.backup import MANIFEST, backup, restore, tables
+from kim_metrics.storage.db import Base, RoleGrant, make_engine
+from kim_metrics.services.demo import load_demo
+from kim_metrics.domain.errors import KimError
+from kim_metrics.reports.exports import league_json
+from kim_metrics.storage.store import ensure_schema
 from tests.badfiles import database_dump
 from tests.conftest import POSTGRES_ENV, _postgres_engine
 
@@ -188,7 +189,7 @@ def test_backup_reads_one_consistent_snapshot(demo: Engine, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # A write made while the backup is being read (here: as it starts on the first table)
     # appears in none of it, so the tables always agree with each other.
-    from kim_metrics import backup as backup_module
+    from kim_metrics.storage import backup as backup_module
     saved_during: list[int] = []
     original = backup_module._encoder
 

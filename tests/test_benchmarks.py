@@ -15,7 +15,7 @@ from benchmarks.__main__ import goals_met
 from benchmarks.__main__ import main as bench_main
 from benchmarks.generate import RETURN_HEADERS, generate_department, org_rows, write_return_xlsx
 from benchmarks.load import load_department, load_org, sqlite_database
-from kim_metrics import api
+from kim_metrics.services import api
 
 SEED = 7
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from kim_metrics import api
-from kim_metrics.boardpack import board_data, boardpack_pdf, key_messages
-from kim_metrics.exports import safe_text
-from kim_metrics.scoring import rag_mix
+from kim_metrics.services import api
+from kim_metrics.reports.boardpack import board_data, boardpack_pdf, key_messages
+from kim_metrics.reports.exports import safe_text
+from kim_metrics.domain.scoring import rag_mix
 from tests.hostile_demo import EVIL_TEAM, ROUND, assert_inert, render_pdf
 
 WRITTEN = date(2026, 9, 15)
@@ -138,8 +138,8 @@ def test_pdfs_work_without_a_unicode_font(engine, monkeypatch):
     """On a machine without DejaVu (fonts-dejavu-core) the core font is used, arrows spelt out."""
     import io
 
-    from kim_metrics import charts
-    from kim_metrics.letters import directorate_letter
+    from kim_metrics.reports import charts
+    from kim_metrics.reports.letters import directorate_letter
 
     monkeypatch.setattr(charts, "unicode_fonts", lambda: None)
     pack = PdfReader(io.BytesIO(boardpack_pdf(engine, ROUND, written=WRITTEN)))

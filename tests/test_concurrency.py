@@ -19,10 +19,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from kim_metrics import api, db, store
-from kim_metrics.access import LOCAL_ADMIN_EMAIL
-from kim_metrics.db import Return, Score, Team, make_engine, retry_when_busy
-from kim_metrics.errors import DatabaseBusy, KimError
+from kim_metrics.services import api
+from kim_metrics.storage import db
+from kim_metrics.storage import store
+from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
+from kim_metrics.storage.db import Return, Score, Team, make_engine, retry_when_busy
+from kim_metrics.domain.errors import DatabaseBusy, KimError
 from tests.conftest import FULL_MARKS, long_rows, write_csv
 
 pytestmark = pytest.mark.xdist_group("concurrency")

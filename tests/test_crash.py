@@ -20,11 +20,12 @@ import pytest
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Engine
 
-from kim_metrics import api, store
-from kim_metrics.access import LOCAL_ADMIN_EMAIL
-from kim_metrics.db import Directorate, Return, Score, Team, make_engine
-from kim_metrics.returns import ParsedReturn
-from kim_metrics.store import ensure_schema
+from kim_metrics.services import api
+from kim_metrics.storage import store
+from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
+from kim_metrics.storage.db import Directorate, Return, Score, Team, make_engine
+from kim_metrics.reading.returns import ParsedReturn
+from kim_metrics.storage.store import ensure_schema
 from tests.badfiles import database_dump
 from tests.conftest import FULL_MARKS, long_rows, write_csv
 from tests.test_concurrency import child_url

@@ -3,8 +3,8 @@ import tomllib
 
 import pytest
 
-from kim_metrics.criteria import DEFAULT_CRITERIA_PATH, criteria_from_dict, load_criteria, parse_criteria
-from kim_metrics.errors import ValidationError
+from kim_metrics.domain.criteria import DEFAULT_CRITERIA_PATH, criteria_from_dict, load_criteria, parse_criteria
+from kim_metrics.domain.errors import ValidationError
 
 RAW = tomllib.loads(DEFAULT_CRITERIA_PATH.read_text(encoding="utf-8"))
 

@@ -9,18 +9,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kim_metrics.criteria import CriteriaSet
-from kim_metrics.db import make_engine
-from kim_metrics.demo import (
+from kim_metrics.domain.criteria import CriteriaSet
+from kim_metrics.storage.db import make_engine
+from kim_metrics.services.demo import (
     DEMO_SEED, demo_org, demo_rounds, demo_scores, load_demo, write_org_workbook, write_samples,
 )
-from kim_metrics.errors import KimError
-from kim_metrics.matching import parse_score
-from kim_metrics.org import parse_org
-from kim_metrics.reader import read_workbook
-from kim_metrics.returns import parse_return
-from kim_metrics.scoring import score_rows, team_scores
-from kim_metrics.store import (
+from kim_metrics.domain.errors import KimError
+from kim_metrics.reading.matching import parse_score
+from kim_metrics.reading.organisation import parse_org
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.reading.returns import parse_return
+from kim_metrics.domain.scoring import score_rows, team_scores
+from kim_metrics.storage.store import (
     ensure_schema, list_rounds, org_frame, returns_frame, round_scores, save_org,
 )
 
@@ -213,7 +213,7 @@ def test_sample_files_read_back_cleanly(tmp_path: Path, criteria: CriteriaSet,
 
 def test_shipped_samples_load_cleanly_into_the_demo(tmp_path: Path) -> None:
     """data/samples/ is what people try first: each file must check cleanly against the demo."""
-    from kim_metrics import api
+    from kim_metrics.services import api
     samples = Path(__file__).resolve().parent.parent / "data" / "samples"
     engine = _engine(tmp_path)
     load_demo(engine)

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from kim_metrics import api
-from kim_metrics.exports import (_write_sheet, export_league, export_scores_csv,
+from kim_metrics.services import api
+from kim_metrics.reports.exports import (_write_sheet, export_league, export_scores_csv,
                                  league_csv, league_frame, league_xlsx, neutralise, safe_text)
-from kim_metrics.league import league_records
-from kim_metrics.rag import RAG_STYLES
+from kim_metrics.domain.league import league_records
+from kim_metrics.domain.statuses import RAG_STYLES
 from tests.hostile_demo import EVIL_TEAM, PAYLOADS, ROUND, assert_inert
 
 @pytest.fixture(scope="module")

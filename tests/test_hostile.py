@@ -26,11 +26,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from kim_metrics import api, safety, store
-from kim_metrics.db import Score, Team, make_engine
-from kim_metrics.errors import KimError, ReadError, ValidationError
-from kim_metrics.reader import read_workbook
-from kim_metrics.store import ensure_schema
+from kim_metrics.services import api
+from kim_metrics.reading import safety
+from kim_metrics.storage import store
+from kim_metrics.storage.db import Score, Team, make_engine
+from kim_metrics.domain.errors import KimError, ReadError, ValidationError
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.storage.store import ensure_schema
 from tests import badfiles
 from tests.badfiles import CORPUS, ORG, ROUND, UPLOADER, BadFile, database_dump
 from tests.conftest import FULL_MARKS, _backends, _postgres_engine, long_rows, write_csv
@@ -250,7 +252,7 @@ def test_limits_come_from_a_table_and_the_environment(monkeypatch: pytest.Monkey
 
 def test_name_limit_matches_the_database_columns() -> None:
     assert Team.__table__.c.name.type.length == safety.NAME_MAX_CHARS
-    from kim_metrics.db import Directorate
+    from kim_metrics.storage.db import Directorate
     assert Directorate.__table__.c.name.type.length == safety.NAME_MAX_CHARS
 
 

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kim_metrics import api, insights
-from kim_metrics.criteria import NO_RETURN, criteria_from_dict
-from kim_metrics.errors import Problem, ValidationError
-from kim_metrics.scoring import score_rows, team_scores
+from kim_metrics.services import api
+from kim_metrics.services import views as insights
+from kim_metrics.domain.criteria import NO_RETURN, criteria_from_dict
+from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.domain.scoring import score_rows, team_scores
 
 from .conftest import FULL_MARKS, NOTHING, RETURN_HEADERS, long_rows
 
@@ -344,6 +345,6 @@ def test_directorate_history_from_the_database(sqlite_engine):
 def test_insights_never_imports_streamlit():
     import subprocess
     import sys
-    code = "import sys, kim_metrics.insights; print('streamlit' in sys.modules)"
+    code = "import sys, kim_metrics.services.views; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

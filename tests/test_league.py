@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kim_metrics.criteria import load_criteria
-from kim_metrics.league import build_league, league_records, movement_label, rank
+from kim_metrics.domain.criteria import load_criteria
+from kim_metrics.domain.league import build_league, league_records, movement_label, rank
 
 CRITERIA = load_criteria()
 

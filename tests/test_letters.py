@@ -13,12 +13,12 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
 from pypdf import PdfReader
 
-from kim_metrics import api
-from kim_metrics.errors import KimError, NotFoundError
-from kim_metrics.letters import (directorate_letter, letter_data, letter_file_name, name_from_email,
+from kim_metrics.services import api
+from kim_metrics.domain.errors import KimError, NotFoundError
+from kim_metrics.reports.letters import (directorate_letter, letter_data, letter_file_name, name_from_email,
                                  ordinal, write_letters)
-from kim_metrics.rag import RAG_STYLES
-from kim_metrics.rounds import next_label, start_date
+from kim_metrics.domain.statuses import RAG_STYLES
+from kim_metrics.domain.rounds import next_label, start_date
 from tests.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert,
                                 render_pdf)
 

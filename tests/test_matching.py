@@ -3,8 +3,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from kim_metrics.criteria import criteria_from_dict, load_criteria
-from kim_metrics.matching import closest, norm_key, parse_score, parse_scores
+from kim_metrics.domain.criteria import criteria_from_dict, load_criteria
+from kim_metrics.reading.matching import closest, norm_key, parse_score, parse_scores
 
 CRITERIA = load_criteria()
 RAG = CRITERIA.rag

@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kim_metrics import api
-from kim_metrics.criteria import NO_RETURN
-from kim_metrics.db import make_engine
-from kim_metrics.demo import load_demo
-from kim_metrics.store import ensure_schema
-from kim_metrics.template import write_template
+from kim_metrics.services import api
+from kim_metrics.domain.criteria import NO_RETURN
+from kim_metrics.storage.db import make_engine
+from kim_metrics.services.demo import load_demo
+from kim_metrics.storage.store import ensure_schema
+from kim_metrics.reading.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard.py")

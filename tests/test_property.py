@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from kim_metrics.criteria import load_criteria
-from kim_metrics.errors import ReadError, ValidationError
-from kim_metrics.reader import read_workbook
-from kim_metrics.returns import parse_return
-from kim_metrics.safety import clean_text
+from kim_metrics.domain.criteria import load_criteria
+from kim_metrics.domain.errors import ReadError, ValidationError
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.reading.returns import parse_return
+from kim_metrics.reading.safety import clean_text
 from tests.badfiles import ORG
 from tests.conftest import FULL_MARKS, RETURN_HEADERS
 

@@ -1,7 +1,7 @@
 import pytest
 
-from kim_metrics.criteria import FIVE_LEVELS, NO_RETURN
-from kim_metrics.rag import RAG_STYLES, contrast_ratio
+from kim_metrics.domain.criteria import FIVE_LEVELS, NO_RETURN
+from kim_metrics.domain.statuses import RAG_STYLES, contrast_ratio
 
 WCAG_AA_TEXT = 4.5
 

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import xlwt
 
-from kim_metrics.errors import ReadError
-from kim_metrics.reader import Sheet, Workbook, detect_format, read_workbook
+from kim_metrics.domain.errors import ReadError
+from kim_metrics.reading.reader import Sheet, Workbook, detect_format, read_workbook
 
 REALDATA = Path("/work/shared/realdata")
 

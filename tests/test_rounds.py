@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from kim_metrics.errors import KimError
-from kim_metrics.rounds import next_label, normalise_label, start_date
+from kim_metrics.domain.errors import KimError
+from kim_metrics.domain.rounds import next_label, normalise_label, start_date
 
 
 @pytest.mark.parametrize(("label", "start"), [

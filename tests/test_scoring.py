@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kim_metrics.criteria import NO_RETURN, RagScale, criteria_from_dict, load_criteria
-from kim_metrics.scoring import rag_mix, rollup, score_rows, team_scores
+from kim_metrics.domain.criteria import NO_RETURN, RagScale, criteria_from_dict, load_criteria
+from kim_metrics.domain.scoring import rag_mix, rollup, score_rows, team_scores
 
 CRITERIA = load_criteria()
 

@@ -4,9 +4,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from kim_metrics import api, store
-from kim_metrics.db import Return, Score
-from kim_metrics.errors import NotFoundError, ValidationError
+from kim_metrics.services import api
+from kim_metrics.storage import store
+from kim_metrics.storage.db import Return, Score
+from kim_metrics.domain.errors import NotFoundError, ValidationError
 from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
 
 ORG_TEAMS = pd.DataFrame({

@@ -12,12 +12,12 @@ from openpyxl.worksheet.cell_range import MultiCellRange
 import pandas as pd
 import pytest
 
-from kim_metrics.criteria import CriteriaSet
-from kim_metrics.demo import demo_org
-from kim_metrics.errors import KimError, NotFoundError, ValidationError
-from kim_metrics.reader import read_workbook
-from kim_metrics.returns import parse_return
-from kim_metrics.template import HEADERS, write_template
+from kim_metrics.domain.criteria import CriteriaSet
+from kim_metrics.services.demo import demo_org
+from kim_metrics.domain.errors import KimError, NotFoundError, ValidationError
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.reading.returns import parse_return
+from kim_metrics.reading.template import HEADERS, write_template
 
 DIRECTORATE = "Finance Directorate"
 ROUND = "2026-Q3"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from kim_metrics.db import make_engine
-from kim_metrics.demo import load_demo
+from kim_metrics.storage.db import make_engine
+from kim_metrics.services.demo import load_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -13,8 +13,8 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from kim_metrics import api
-from kim_metrics.db import make_engine
+from kim_metrics.services import api
+from kim_metrics.storage.db import make_engine
 
 from ..test_pages import filled_return
 from .conftest import ARTIFACTS, IDLE, open_page, shot

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .criteria import FIVE_LEVELS, CriteriaSet, Criterion, RagScale
+from kim_metrics.domain.criteria import FIVE_LEVELS, CriteriaSet, Criterion, RagScale
 
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 _PERCENT_TEXT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*%\s*$")

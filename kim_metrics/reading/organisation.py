@@ -6,9 +6,9 @@ import re
 
 import pandas as pd
 
-from .errors import Problem, ValidationError
-from .matching import header_lookup, norm_key
-from .reader import Workbook
+from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.reading.matching import header_lookup, norm_key
+from kim_metrics.reading.reader import Workbook
 
 ORG_FIELDS = {
     "group": ("business group", "dg group"),

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .criteria import CriteriaSet
-from .scoring import LEVELS, SCORE_DECIMALS, rollup
+from kim_metrics.domain.criteria import CriteriaSet
+from kim_metrics.domain.scoring import LEVELS, SCORE_DECIMALS, rollup
 
 UP, DOWN, SAME, NEW = "▲", "▼", "–", "new"
 

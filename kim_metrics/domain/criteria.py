@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from .errors import Problem, ValidationError
+from kim_metrics.domain.errors import Problem, ValidationError
 
-DEFAULT_CRITERIA_PATH = Path(__file__).resolve().parent.parent / "data" / "criteria.toml"
+DEFAULT_CRITERIA_PATH = Path(__file__).resolve().parents[2] / "data" / "criteria.toml"
 
 SCALES = ("level", "percent", "yesno")
 THREE_LEVELS = ("Red", "Amber", "Green")

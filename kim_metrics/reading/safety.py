@@ -30,7 +30,7 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring, iterparse
 
-from .errors import KimError, Problem, ReadError
+from kim_metrics.domain.errors import KimError, Problem, ReadError
 
 
 @dataclass(frozen=True)

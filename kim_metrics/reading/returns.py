@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .criteria import CriteriaSet
-from .errors import Problem, UsageError, ValidationError
-from .matching import _shorten, closest, criterion_lookup, header_lookup, norm_key, norm_keys, parse_scores
-from .reader import Sheet, Workbook
-from .safety import text_problems
+from kim_metrics.domain.criteria import CriteriaSet
+from kim_metrics.domain.errors import Problem, UsageError, ValidationError
+from kim_metrics.reading.matching import _shorten, closest, criterion_lookup, header_lookup, norm_key, norm_keys, parse_scores
+from kim_metrics.reading.reader import Sheet, Workbook
+from kim_metrics.reading.safety import text_problems
 
 # Canonical columns of a return and the other spellings people use for them.
 FIELDS: dict[str, tuple[str, ...]] = {

@@ -24,7 +24,7 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
-from .rag import rag_style
+from kim_metrics.domain.statuses import rag_style
 
 # GOV.UK colours: text, secondary text, borders, light fill, brand blue.
 TEXT = "#0B0C0C"

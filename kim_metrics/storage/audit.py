@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from .db import AuditRecord, utcnow
+from kim_metrics.storage.db import AuditRecord, utcnow
 
 RETURN_SAVED = "return saved"
 SCORE_VERIFIED = "score verified"

@@ -24,10 +24,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy.engine import Engine
 
-from . import api
-from .criteria import NO_RETURN, CriteriaSet
-from .league import league_records
-from .rag import rag_style
+from kim_metrics.services import api
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
+from kim_metrics.domain.league import league_records
+from kim_metrics.domain.statuses import rag_style
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 cannot hold (Excel and Word files are XML): dropped, never escaped.

@@ -29,12 +29,12 @@ import pandas as pd
 from openpyxl.styles import Font
 from sqlalchemy.engine import Engine
 
-from .criteria import CriteriaSet, Criterion, load_criteria
-from .errors import KimError
-from .returns import FIELD_LABELS, ParsedReturn
-from .rounds import start_date
-from .store import current_criteria, ensure_schema, list_rounds, org_frame, save_org, save_return
-from .template import write_template
+from kim_metrics.domain.criteria import CriteriaSet, Criterion, load_criteria
+from kim_metrics.domain.errors import KimError
+from kim_metrics.reading.returns import FIELD_LABELS, ParsedReturn
+from kim_metrics.domain.rounds import start_date
+from kim_metrics.storage.store import current_criteria, ensure_schema, list_rounds, org_frame, save_org, save_return
+from kim_metrics.reading.template import write_template
 
 DEMO_SEED = 2026
 DEMO_DOMAIN = "kim-demo.gov.uk"

@@ -30,14 +30,15 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from . import api, store
-from .criteria import NO_RETURN, CriteriaSet, Criterion
-from .errors import NotFoundError, Problem, ValidationError
-from .exports import league_frame
-from .matching import norm_key
-from .reader import read_workbook
-from .returns import FIELD_LABELS, FIELDS, LONG_REQUIRED
-from .scoring import CHALLENGED, SCORE_DECIMALS, score_rows, team_scores
+from kim_metrics.services import api
+from kim_metrics.storage import store
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet, Criterion
+from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
+from kim_metrics.reports.exports import league_frame
+from kim_metrics.reading.matching import norm_key
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.reading.returns import FIELD_LABELS, FIELDS, LONG_REQUIRED
+from kim_metrics.domain.scoring import CHALLENGED, SCORE_DECIMALS, score_rows, team_scores
 
 GAIN_DECIMALS = 2
 UNKNOWN_COLUMNS_TEXT = "could not find the columns"

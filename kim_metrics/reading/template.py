@@ -20,11 +20,11 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .criteria import CriteriaSet, Criterion
-from .errors import KimError, NotFoundError
-from .matching import closest, norm_key
-from .returns import FIELD_LABELS
-from .rounds import next_label, normalise_label, start_date
+from kim_metrics.domain.criteria import CriteriaSet, Criterion
+from kim_metrics.domain.errors import KimError, NotFoundError
+from kim_metrics.reading.matching import closest, norm_key
+from kim_metrics.reading.returns import FIELD_LABELS
+from kim_metrics.domain.rounds import next_label, normalise_label, start_date
 
 RETURN_SHEET = "Return"
 GUIDANCE_SHEET = "Guidance"

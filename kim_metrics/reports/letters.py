@@ -23,14 +23,14 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from . import api
-from .charts import ReportPDF, long_date
-from .criteria import NO_RETURN, CriteriaSet
-from .errors import KimError, NotFoundError
-from .matching import closest
-from .exports import clean_text, safe_text
-from .rag import rag_style
-from .rounds import next_label, start_date
+from kim_metrics.services import api
+from kim_metrics.reports.charts import ReportPDF, long_date
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
+from kim_metrics.domain.errors import KimError, NotFoundError
+from kim_metrics.reading.matching import closest
+from kim_metrics.reports.exports import clean_text, safe_text
+from kim_metrics.domain.statuses import rag_style
+from kim_metrics.domain.rounds import next_label, start_date
 
 LETTER_FORMATS = ("docx", "pdf")
 SENDER = "Knowledge and Information Management team"

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
-from .errors import ReadError
-from .safety import (check_calamine_sheet, check_extent, check_upload, clean_cells, clean_text,
+from kim_metrics.domain.errors import ReadError
+from kim_metrics.reading.safety import (check_calamine_sheet, check_extent, check_upload, clean_cells, clean_text,
                      has_control_chars, looks_binary, row_limit)
 
 FORMATS = ("xlsx", "xlsm", "xls", "ods", "csv")

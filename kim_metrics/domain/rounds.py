@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .errors import KimError
+from kim_metrics.domain.errors import KimError
 
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

@@ -27,9 +27,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .errors import DatabaseBusy
+from kim_metrics.domain.errors import DatabaseBusy
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "kim.db"
 DATABASE_URL_ENV = "KIM_DATABASE_URL"
 # How long SQLite waits for another writer before giving up; saves are short, so a

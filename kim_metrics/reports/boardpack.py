@@ -17,13 +17,13 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from . import api
-from .charts import GREY, TEXT, ReportPDF, Series, bar_rows, column_chart, legend, long_date
-from .criteria import NO_RETURN, CriteriaSet
-from .errors import KimError
-from .exports import safe_text
-from .rag import RAG_STYLES
-from .scoring import rollup
+from kim_metrics.services import api
+from kim_metrics.reports.charts import GREY, TEXT, ReportPDF, Series, bar_rows, column_chart, legend, long_date
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
+from kim_metrics.domain.errors import KimError
+from kim_metrics.reports.exports import safe_text
+from kim_metrics.domain.statuses import RAG_STYLES
+from kim_metrics.domain.scoring import rollup
 
 TOP_N = 10
 MOVERS_N = 5

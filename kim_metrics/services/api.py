@@ -14,16 +14,18 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from . import access, audit, store
-from .access import ADMIN, Actor
-from .criteria import CriteriaSet, parse_criteria
-from .errors import KimError, NotFoundError
-from .league import build_league
-from .org import parse_org
-from .reader import read_workbook
-from .returns import ParsedReturn, parse_return
-from .rounds import normalise_label
-from .scoring import CHALLENGED, SELF_DECLARED, VERIFIED, rag_mix, score_rows, team_scores
+from kim_metrics.domain import access
+from kim_metrics.storage import audit
+from kim_metrics.storage import store
+from kim_metrics.domain.access import ADMIN, Actor
+from kim_metrics.domain.criteria import CriteriaSet, parse_criteria
+from kim_metrics.domain.errors import KimError, NotFoundError
+from kim_metrics.domain.league import build_league
+from kim_metrics.reading.organisation import parse_org
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.reading.returns import ParsedReturn, parse_return
+from kim_metrics.domain.rounds import normalise_label
+from kim_metrics.domain.scoring import CHALLENGED, SELF_DECLARED, VERIFIED, rag_mix, score_rows, team_scores
 
 Progress = Callable[[float, str], None]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .criteria import NO_RETURN
+from kim_metrics.domain.criteria import NO_RETURN
 
 
 @dataclass(frozen=True)

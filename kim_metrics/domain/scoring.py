@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .criteria import NO_RETURN, CriteriaSet
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 
 SCORE_DECIMALS = 1
 CHALLENGED = "challenged"

@@ -10,13 +10,13 @@ import pandas as pd
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from . import audit
-from .criteria import DEFAULT_CRITERIA_PATH, CriteriaSet, parse_criteria
-from .db import (CriteriaVersion, Directorate, Return, Round, Score, Team, init_db, retry_when_busy, utcnow,
+from kim_metrics.storage import audit
+from kim_metrics.domain.criteria import DEFAULT_CRITERIA_PATH, CriteriaSet, parse_criteria
+from kim_metrics.storage.db import (CriteriaVersion, Directorate, Return, Round, Score, Team, init_db, retry_when_busy, utcnow,
                  write_transaction)
-from .errors import KimError, NotFoundError
-from .rounds import normalise_label, start_date
-from .returns import ParsedReturn
+from kim_metrics.domain.errors import KimError, NotFoundError
+from kim_metrics.domain.rounds import normalise_label, start_date
+from kim_metrics.reading.returns import ParsedReturn
 
 SYSTEM_ACTOR = "system"
 

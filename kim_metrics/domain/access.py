@@ -17,8 +17,8 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
-from .db import Directorate, RoleGrant, Team
-from .errors import KimError, PermissionDenied
+from kim_metrics.storage.db import Directorate, RoleGrant, Team
+from kim_metrics.domain.errors import KimError, PermissionDenied
 
 ADMIN, EXECUTIVE, DIRECTOR, INFORMATION_MANAGER, VIEWER = (
     "admin", "executive", "director", "information_manager", "viewer")

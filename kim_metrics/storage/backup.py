@@ -30,9 +30,9 @@ from sqlalchemy import Integer, Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from .db import Base, CriteriaVersion, retry_reason, retry_when_busy, utcnow, write_transaction
-from .errors import KimError
-from .store import SYSTEM_ACTOR
+from kim_metrics.storage.db import Base, CriteriaVersion, retry_reason, retry_when_busy, utcnow, write_transaction
+from kim_metrics.domain.errors import KimError
+from kim_metrics.storage.store import SYSTEM_ACTOR
 
 FORMAT = "kim-league-backup"
 FORMAT_VERSION = 1
