@@ -17,14 +17,12 @@ import numpy as np
 import tomli_w
 
 from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.domain.statuses import FIVE_LEVELS, NO_RETURN, THREE_LEVELS  # noqa: F401  (callers still import these from here)
 
 DEFAULT_CRITERIA_PATH = Path(__file__).resolve().parents[2] / "data" / "criteria.toml"
 
 SCALES = ("level", "percent", "yesno")
-THREE_LEVELS = ("Red", "Amber", "Green")
-FIVE_LEVELS = ("Red", "Amber/Red", "Amber", "Amber/Green", "Green")
 DEFAULT_LEVEL_LABELS = ("Not started", "Partly in place", "Mostly in place", "Fully embedded")
-NO_RETURN = "No return"
 
 _RAG_KEYS = {"levels", "team"}
 _CRITERION_KEYS = {
