@@ -1,6 +1,6 @@
 """Writing a synthetic department straight into the real schema, fast.
 
-The tables are the application's own (``kim_metrics.storage.store.ensure_schema`` runs the Alembic
+The tables are the application's own (``kim_metrics.storage.schema.ensure_schema`` runs the Alembic
 migrations); only the way rows get in differs from the application: the small tables go in
 with SQLAlchemy Core executemany, the score table (millions of rows at the large scale) with
 SQLite's own ``executemany`` on one transaction, or PostgreSQL's ``COPY``. Rows never go
@@ -21,9 +21,10 @@ import pandas as pd
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 
-from kim_metrics.storage.db import CriteriaVersion, Directorate, Return, Round, Team, database_url, make_engine
+from kim_metrics.storage.models import CriteriaVersion, Directorate, Return, Round, Team
+from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.domain.rounds import start_date
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.schema import ensure_schema
 
 from .generate import BASE_TIME, Department
 

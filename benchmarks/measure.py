@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kim_metrics.services import api
 from kim_metrics.domain.criteria import CriteriaSet
-from kim_metrics.storage.db import CriteriaVersion, Directorate, Return, Round, Score, Team
+from kim_metrics.storage.models import CriteriaVersion, Directorate, Return, Round, Score, Team
 from kim_metrics.domain.rounds import start_date
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -17,13 +17,13 @@ import pandas as pd
 from kim_metrics.services import api
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL
 from kim_metrics.domain.criteria import NO_RETURN
-from kim_metrics.storage.db import make_engine
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, UsageError, ValidationError
 from kim_metrics.reports.exports import export_league, league_frame, neutralise
 from kim_metrics.reading.returns import parse_mapping
 from kim_metrics.domain.rounds import normalise_label
 from kim_metrics.domain.scoring import LEVELS
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.schema import ensure_schema
 
 LOCAL_ADMIN = LOCAL_ADMIN_EMAIL
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2

@@ -20,9 +20,9 @@ from kim_metrics.services import views as insights
 from kim_metrics.domain.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER, Actor,
                                 local_admin)
 from kim_metrics.domain.criteria import NO_RETURN
-from kim_metrics.storage.db import database_url, make_engine
+from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.domain.statuses import rag_style
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.schema import ensure_schema
 
 TTL = 300
 LOCAL_USER = "local-admin"

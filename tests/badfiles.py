@@ -26,7 +26,7 @@ import xlwt
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from kim_metrics.storage.db import Base
+from kim_metrics.storage.models import Base
 from tests.conftest import FULL_MARKS, RETURN_HEADERS
 
 ROUND = "2026-Q3"

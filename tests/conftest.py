@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from kim_metrics.domain.criteria import CriteriaSet, load_criteria
-from kim_metrics.storage.db import database_url, make_engine
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.engine import database_url, make_engine
+from kim_metrics.storage.schema import ensure_schema
 
 POSTGRES_ENV = "KIM_TEST_POSTGRES_URL"
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"

@@ -16,10 +16,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from kim_metrics.services import api
-from kim_metrics.storage.db import Directorate, Team, make_engine
+from kim_metrics.storage.models import Directorate, Team
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.reports.exports import FORMULA_TRIGGERS
 from kim_metrics.reading.returns import ParsedReturn
-from kim_metrics.storage.store import ensure_schema, save_return
+from kim_metrics.storage.schema import ensure_schema
+from kim_metrics.storage.returns import save_return
 
 ROUND = "2026-Q3"
 PAYLOADS = ['=HYPERLINK("http://evil","x")', "+1+1", "@SUM(A1)", "-2+3", "\tcmd"]

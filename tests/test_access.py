@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from kim_metrics.services import api
-from kim_metrics.storage import store
+from kim_metrics.storage import organisation as org_store
 from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER
 from kim_metrics.cli import main
-from kim_metrics.storage.db import Return, Score
+from kim_metrics.storage.models import Return, Score
 from kim_metrics.domain.errors import PermissionDenied
 from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
 
@@ -25,7 +25,7 @@ ORG = pd.DataFrame({
 
 @pytest.fixture
 def org(engine):
-    store.save_org(engine, ORG)
+    org_store.save_org(engine, ORG)
     api.grant_role(engine, "perm.sec@dept.gov.uk", EXECUTIVE, actor="local-admin")
     api.grant_role(engine, "kim.lead@dept.gov.uk", ADMIN, actor="local-admin")
     return engine

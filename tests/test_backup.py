@@ -15,11 +15,12 @@ from sqlalchemy.engine import Engine
 from kim_metrics.services import api
 from kim_metrics import cli
 from kim_metrics.storage.backup import MANIFEST, backup, restore, tables
-from kim_metrics.storage.db import Base, RoleGrant, make_engine
+from kim_metrics.storage.models import Base, RoleGrant
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.services.demo import load_demo
 from kim_metrics.domain.errors import KimError
 from kim_metrics.reports.exports import league_json
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.schema import ensure_schema
 from tests.badfiles import database_dump
 from tests.conftest import POSTGRES_ENV, _postgres_engine
 

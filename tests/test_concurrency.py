@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from kim_metrics.services import api
-from kim_metrics.storage import db
-from kim_metrics.storage import store
+from kim_metrics.storage import engine as engine_mod
+from kim_metrics.storage import organisation as org_store
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
-from kim_metrics.storage.db import Return, Score, Team, make_engine, retry_when_busy
+from kim_metrics.storage.models import Return, Score, Team
+from kim_metrics.storage.engine import make_engine, retry_when_busy
 from kim_metrics.domain.errors import DatabaseBusy, KimError
 from tests.conftest import FULL_MARKS, long_rows, write_csv
 
@@ -97,7 +98,7 @@ def _count(engine: Engine, model) -> int:
 
 
 def test_eight_returns_for_eight_teams_at_once(engine: Engine, tmp_path: Path) -> None:
-    store.save_org(engine, _org(TEAMS))
+    org_store.save_org(engine, _org(TEAMS))
     paths = [write_csv(tmp_path / f"r{i}.csv", long_rows({team: FULL_MARKS}, evidence=f"Return {i}"))
              for i, team in enumerate(TEAMS)]
 
@@ -120,7 +121,7 @@ def test_eight_returns_touching_the_same_team_at_once(engine: Engine, tmp_path: 
     # Every return carries the shared team and one of its own: the saves must take turns, each
     # superseding the shared team's scores from the one before.
     shared, own = "Shared Team", TEAMS
-    store.save_org(engine, _org([shared, *own]))
+    org_store.save_org(engine, _org([shared, *own]))
     paths = [write_csv(tmp_path / f"r{i}.csv",
                        long_rows({shared: FULL_MARKS, team: FULL_MARKS}, evidence=f"Return {i}"))
              for i, team in enumerate(own)]
@@ -140,7 +141,7 @@ def test_eight_returns_touching_the_same_team_at_once(engine: Engine, tmp_path: 
 
 
 def test_a_save_waits_for_another_writer_instead_of_failing(sqlite_engine: Engine, tmp_path: Path) -> None:
-    store.save_org(sqlite_engine, _org(TEAMS[:1]))
+    org_store.save_org(sqlite_engine, _org(TEAMS[:1]))
     path = write_csv(tmp_path / "r.csv", long_rows({TEAMS[0]: FULL_MARKS}))
     preview = api.check_return(sqlite_engine, path.read_bytes(), "r.csv", ROUND)
     import sqlite3
@@ -169,7 +170,7 @@ class _Broken(Exception):
 
 @pytest.mark.parametrize("cause", [_Busy, _Deadlock])
 def test_transient_errors_are_retried_then_reported_plainly(cause, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db, "RETRY_FIRST_DELAY_S", 0.0)
+    monkeypatch.setattr(engine_mod, "RETRY_FIRST_DELAY_S", 0.0)
     calls = []
 
     @retry_when_busy
@@ -183,7 +184,7 @@ def test_transient_errors_are_retried_then_reported_plainly(cause, monkeypatch: 
     calls.clear()
     with pytest.raises(DatabaseBusy, match="nothing was saved. Try again in a minute"):
         flaky(100)
-    assert len(calls) == db.RETRY_ATTEMPTS
+    assert len(calls) == engine_mod.RETRY_ATTEMPTS
 
 
 def test_other_database_errors_are_not_retried() -> None:

@@ -21,11 +21,12 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from kim_metrics.services import api
-from kim_metrics.storage import store
+from kim_metrics.storage import returns as return_store
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
-from kim_metrics.storage.db import Directorate, Return, Score, Team, make_engine
+from kim_metrics.storage.models import Directorate, Return, Score, Team
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.reading.returns import ParsedReturn
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.schema import ensure_schema
 from tests.badfiles import database_dump
 from tests.conftest import FULL_MARKS, long_rows, write_csv
 from tests.test_concurrency import child_url
@@ -70,7 +71,7 @@ def _save_then_hang(url: str, parsed: ParsedReturn, marker: str) -> None:
             Path(marker).write_text("in transaction")
             time.sleep(600)
 
-    store.save_return(engine, parsed, ROUND, uploader=LOCAL_ADMIN_EMAIL, file_hash="f" * 64)
+    return_store.save_return(engine, parsed, ROUND, uploader=LOCAL_ADMIN_EMAIL, file_hash="f" * 64)
     Path(marker).write_text("finished")
 
 

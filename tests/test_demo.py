@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kim_metrics.domain.criteria import CriteriaSet
-from kim_metrics.storage.db import make_engine
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.services.demo import (
     DEMO_SEED, demo_org, demo_rounds, demo_scores, load_demo, write_org_workbook, write_samples,
 )
@@ -20,9 +20,11 @@ from kim_metrics.reading.organisation import parse_org
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import parse_return
 from kim_metrics.domain.scoring import score_rows, team_scores
-from kim_metrics.storage.store import (
-    ensure_schema, list_rounds, org_frame, returns_frame, round_scores, save_org,
-)
+from kim_metrics.storage.schema import ensure_schema
+from kim_metrics.storage.rounds import list_rounds
+from kim_metrics.storage.organisation import org_frame, save_org
+from kim_metrics.storage.returns import returns_frame
+from kim_metrics.storage.scores import round_scores
 
 EMAIL = re.compile(r"^[a-z]+\.[a-z]+@kim-demo\.gov\.uk$")
 SCORE_COLUMNS = ["team_id", "team", "directorate", "group", "criterion", "claimed_raw", "claimed",

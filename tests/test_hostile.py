@@ -28,11 +28,12 @@ from sqlalchemy.engine import Engine
 
 from kim_metrics.services import api
 from kim_metrics.reading import safety
-from kim_metrics.storage import store
-from kim_metrics.storage.db import Score, Team, make_engine
+from kim_metrics.storage import organisation as org_store
+from kim_metrics.storage.models import Score, Team
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
 from kim_metrics.reading.reader import read_workbook
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.schema import ensure_schema
 from tests import badfiles
 from tests.badfiles import CORPUS, ORG, ROUND, UPLOADER, BadFile, database_dump
 from tests.conftest import FULL_MARKS, _backends, _postgres_engine, long_rows, write_csv
@@ -52,13 +53,13 @@ def org_engine(request, tmp_path_factory) -> Iterator[Engine]:
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'kim.db'}")
         ensure_schema(engine)
-        store.save_org(engine, ORG)
+        org_store.save_org(engine, ORG)
         yield engine
         engine.dispose()
         return
     for engine in _postgres_engine():
         ensure_schema(engine)
-        store.save_org(engine, ORG)
+        org_store.save_org(engine, ORG)
         yield engine
 
 
@@ -177,7 +178,7 @@ def base_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("base") / "kim.db"
     engine = make_engine(f"sqlite:///{path}")
     ensure_schema(engine)
-    store.save_org(engine, ORG)
+    org_store.save_org(engine, ORG)
     engine.dispose()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -252,7 +253,7 @@ def test_limits_come_from_a_table_and_the_environment(monkeypatch: pytest.Monkey
 
 def test_name_limit_matches_the_database_columns() -> None:
     assert Team.__table__.c.name.type.length == safety.NAME_MAX_CHARS
-    from kim_metrics.storage.db import Directorate
+    from kim_metrics.storage.models import Directorate
     assert Directorate.__table__.c.name.type.length == safety.NAME_MAX_CHARS
 
 
@@ -283,14 +284,14 @@ def test_long_names_are_refused_before_postgres_would(engine: Engine, tmp_path: 
 
 def test_text_with_control_characters_saves_on_every_backend(engine: Engine) -> None:
     # PostgreSQL refuses NUL in text outright; the reader's rule means it never gets one.
-    store.save_org(engine, ORG)
+    org_store.save_org(engine, ORG)
     data = CORPUS["control-characters.xlsx"].build()
     saved = api.save_preview(engine, api.check_return(engine, data, "c.xlsx", ROUND), uploader=UPLOADER)
     assert _stored_text(engine, saved.return_id)[("Data Office", "naming")]["evidence"] == badfiles._CTRL_CLEAN
 
 
 def test_file_name_with_control_characters_is_cleaned(engine: Engine) -> None:
-    store.save_org(engine, ORG)
+    org_store.save_org(engine, ORG)
     saved = api.save_preview(engine, api.check_return(engine, badfiles.csv_bytes(), "ret\x00urn\x07.csv", ROUND),
                              uploader=UPLOADER)
     assert api.returns(engine)["file_name"].tolist() == ["return.csv"]

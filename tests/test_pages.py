@@ -21,9 +21,9 @@ from streamlit.testing.v1 import AppTest
 
 from kim_metrics.services import api
 from kim_metrics.domain.criteria import NO_RETURN
-from kim_metrics.storage.db import make_engine
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.services.demo import load_demo
-from kim_metrics.storage.store import ensure_schema
+from kim_metrics.storage.schema import ensure_schema
 from kim_metrics.reading.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent

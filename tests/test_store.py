@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from kim_metrics.services import api
-from kim_metrics.storage import store
-from kim_metrics.storage.db import Return, Score
+from kim_metrics.storage import organisation as org_store
+from kim_metrics.storage.models import Return, Score
 from kim_metrics.domain.errors import NotFoundError, ValidationError
 from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
 
@@ -29,9 +29,9 @@ def _count(engine, model, *where):
 
 
 def test_org_load_and_retire(engine):
-    counts = store.save_org(engine, ORG_TEAMS)
+    counts = org_store.save_org(engine, ORG_TEAMS)
     assert counts["teams_added"] == 3 and counts["directorates"] == 3
-    counts = store.save_org(engine, ORG_TEAMS.iloc[:2])
+    counts = org_store.save_org(engine, ORG_TEAMS.iloc[:2])
     assert counts["teams_retired"] == 1 and counts["teams_updated"] == 2
     org = api.organisation(engine)
     assert sorted(org["team"]) == ["Estates", "Tax Policy"]
@@ -39,9 +39,9 @@ def test_org_load_and_retire(engine):
 
 
 def test_return_saved_with_hash_uploader_time_and_round(engine, tmp_path):
-    store.save_org(engine, ORG_TEAMS)
+    org_store.save_org(engine, ORG_TEAMS)
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS, "Estates": NOTHING}))
-    store.save_org(engine, ORG_TEAMS.assign(information_managers=[["im.one@dept.gov.uk"]] * 3))
+    org_store.save_org(engine, ORG_TEAMS.assign(information_managers=[["im.one@dept.gov.uk"]] * 3))
     saved = _ingest(engine, path, uploader="IM.One@dept.gov.uk")
     assert saved.round_opened and saved.teams == 2 and saved.scores == 14
     frame = api.returns(engine)
@@ -54,7 +54,7 @@ def test_return_saved_with_hash_uploader_time_and_round(engine, tmp_path):
 
 
 def test_same_file_twice_is_recognised(engine, tmp_path):
-    store.save_org(engine, ORG_TEAMS)
+    org_store.save_org(engine, ORG_TEAMS)
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS}))
     _ingest(engine, path)
     preview = api.check_return(engine, path.read_bytes(), "again.csv", "2026-Q3")
@@ -62,7 +62,7 @@ def test_same_file_twice_is_recognised(engine, tmp_path):
 
 
 def test_new_return_supersedes_and_keeps_history(engine, tmp_path):
-    store.save_org(engine, ORG_TEAMS)
+    org_store.save_org(engine, ORG_TEAMS)
     first = _ingest(engine, write_csv(tmp_path / "a.csv",
                                       long_rows({"Tax Policy": NOTHING, "Estates": NOTHING})))
     second = _ingest(engine, write_csv(tmp_path / "b.csv", long_rows({"Tax Policy": FULL_MARKS})))
@@ -78,7 +78,7 @@ def test_new_return_supersedes_and_keeps_history(engine, tmp_path):
 
 
 def test_invalid_return_saves_nothing(engine, tmp_path):
-    store.save_org(engine, ORG_TEAMS)
+    org_store.save_org(engine, ORG_TEAMS)
     rows = long_rows({"Tax Policy": FULL_MARKS})
     rows[0][4] = 9
     path = write_csv(tmp_path / "bad.csv", rows)
@@ -89,7 +89,7 @@ def test_invalid_return_saves_nothing(engine, tmp_path):
 
 
 def test_save_is_one_transaction(engine, tmp_path):
-    store.save_org(engine, ORG_TEAMS)
+    org_store.save_org(engine, ORG_TEAMS)
     _ingest(engine, write_csv(tmp_path / "a.csv", long_rows({"Tax Policy": NOTHING})))
     path = write_csv(tmp_path / "b.csv", long_rows({"Tax Policy": FULL_MARKS}))
     preview = api.check_return(engine, path.read_bytes(), path.name, "2026-Q3")
@@ -103,7 +103,7 @@ def test_save_is_one_transaction(engine, tmp_path):
 
 
 def test_round_keeps_the_criteria_it_opened_with(engine, tmp_path):
-    store.save_org(engine, ORG_TEAMS)
+    org_store.save_org(engine, ORG_TEAMS)
     _ingest(engine, write_csv(tmp_path / "a.csv", long_rows({"Tax Policy": FULL_MARKS})), "2026-Q2")
     before = api.league(engine, "2026-Q2").table.set_index("name").loc["Tax Policy", "training.rag"]
     stricter = api.current_criteria(engine).to_toml().replace("Green = 90", "Green = 101", 1)
@@ -120,7 +120,7 @@ def test_round_keeps_the_criteria_it_opened_with(engine, tmp_path):
 
 
 def test_league_movement_across_rounds(engine, tmp_path):
-    store.save_org(engine, ORG_TEAMS)
+    org_store.save_org(engine, ORG_TEAMS)
     _ingest(engine, write_csv(tmp_path / "q2.csv", long_rows({"Tax Policy": FULL_MARKS, "Estates": NOTHING})),
             "2026-Q2")
     _ingest(engine, write_csv(tmp_path / "q3.csv", long_rows({"Tax Policy": NOTHING, "Estates": FULL_MARKS})),

@@ -15,8 +15,13 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from kim_metrics.domain import access
+from kim_metrics.storage import people
 from kim_metrics.storage import audit
-from kim_metrics.storage import store
+from kim_metrics.storage import criteria as criteria_store
+from kim_metrics.storage import organisation as org_store
+from kim_metrics.storage import returns as return_store
+from kim_metrics.storage import rounds as round_store
+from kim_metrics.storage import scores as score_store
 from kim_metrics.domain.access import ADMIN, Actor
 from kim_metrics.domain.criteria import CriteriaSet, parse_criteria
 from kim_metrics.domain.errors import KimError, NotFoundError
@@ -36,7 +41,7 @@ def _quiet(_fraction: float, _message: str) -> None:
 
 @dataclass(frozen=True)
 class ScoredRound:
-    round: store.RoundInfo
+    round: round_store.RoundInfo
     criteria: CriteriaSet
     scores: pd.DataFrame   # one row per team × criterion, scored, with team, directorate, group
     teams: pd.DataFrame    # one row per team in the league, with score and RAG
@@ -44,8 +49,8 @@ class ScoredRound:
 
 @dataclass(frozen=True)
 class League:
-    round: store.RoundInfo
-    previous: store.RoundInfo | None
+    round: round_store.RoundInfo
+    previous: round_store.RoundInfo | None
     criteria: CriteriaSet
     level: str
     table: pd.DataFrame
@@ -65,35 +70,35 @@ class Preview:
     same_file: dict | None      # an earlier identical return still counting
 
 
-def rounds(engine: Engine) -> list[store.RoundInfo]:
+def rounds(engine: Engine) -> list[round_store.RoundInfo]:
     with engine.connect() as conn:
-        return store.list_rounds(conn)
+        return round_store.list_rounds(conn)
 
 
-def latest_round(engine: Engine) -> store.RoundInfo | None:
+def latest_round(engine: Engine) -> round_store.RoundInfo | None:
     found = rounds(engine)
     return found[-1] if found else None
 
 
-def _resolve_round(conn, label: str | None) -> store.RoundInfo:
+def _resolve_round(conn, label: str | None) -> round_store.RoundInfo:
     if label:
-        return store.get_round(conn, label)
-    found = store.list_rounds(conn)
+        return round_store.get_round(conn, label)
+    found = round_store.list_rounds(conn)
     if not found:
         raise NotFoundError("There are no rounds yet. Load returns with `kim ingest FILE --round "
                             "2026-Q3`, or load the demo department with `kim demo`.")
     return found[-1]
 
 
-def _scored(conn, rnd: store.RoundInfo, org: pd.DataFrame | None = None, *,
+def _scored(conn, rnd: round_store.RoundInfo, org: pd.DataFrame | None = None, *,
             full: bool = True) -> ScoredRound:
     """A round's scores and team table. ``full=False`` skips the evidence text and team
     names on each score: the league and the trend need only the numbers."""
-    criteria = store.criteria_version(conn, rnd.criteria_version_id)
-    org = store.org_frame(conn, include_inactive=True) if org is None else org
-    scores = store.round_scores(conn, rnd.id, full=full)
+    criteria = criteria_store.criteria_version(conn, rnd.criteria_version_id)
+    org = org_store.org_frame(conn, include_inactive=True) if org is None else org
+    scores = score_store.round_scores(conn, rnd.id, full=full)
     scores = scores[scores["criterion"].isin(criteria.ids)]
-    info = store.round_teams(org, scores)[["team_id", "team", "directorate", "group"]]
+    info = org_store.round_teams(org, scores)[["team_id", "team", "directorate", "group"]]
     scored = score_rows(scores, criteria)
     if full:
         scored = scored.merge(info, on="team_id", how="left")
@@ -109,7 +114,7 @@ def scored_round(engine: Engine, round_label: str | None = None) -> ScoredRound:
 def review_mix(engine: Engine, round_label: str | None = None) -> dict[str, int]:
     """Verified, challenged and self-declared scores in a round (the latest when none is named)."""
     with engine.connect() as conn:
-        counts = store.review_counts(conn, _resolve_round(conn, round_label).id)
+        counts = score_store.review_counts(conn, _resolve_round(conn, round_label).id)
     return {s: counts.get(s, 0) for s in (VERIFIED, CHALLENGED, SELF_DECLARED)}
 
 
@@ -117,9 +122,9 @@ def league(engine: Engine, round_label: str | None = None, level: str = "team") 
     """The league table for a round (the latest when none is named) at a level."""
     with engine.connect() as conn:
         rnd = _resolve_round(conn, round_label)
-        org = store.org_frame(conn, include_inactive=True)
+        org = org_store.org_frame(conn, include_inactive=True)
         current = _scored(conn, rnd, org, full=False)
-        prev = store.previous_round(conn, rnd.label)
+        prev = round_store.previous_round(conn, rnd.label)
         previous = _scored(conn, prev, org, full=False) if prev else None
     table = build_league(current.teams, previous.teams if previous else None, current.criteria, level)
     return League(round=rnd, previous=prev, criteria=current.criteria, level=level, table=table)
@@ -129,8 +134,8 @@ def rag_trend(engine: Engine) -> pd.DataFrame:
     """Teams per status in every round, oldest first: the department's trend."""
     rows = []
     with engine.connect() as conn:
-        org = store.org_frame(conn, include_inactive=True)
-        for rnd in store.list_rounds(conn):
+        org = org_store.org_frame(conn, include_inactive=True)
+        for rnd in round_store.list_rounds(conn):
             scored = _scored(conn, rnd, org, full=False)
             mix = rag_mix(scored.teams, scored.criteria)
             returned = scored.teams["score"].dropna()
@@ -149,7 +154,7 @@ def resolve_actor(engine: Engine, who: Actor | str) -> Actor:
     if isinstance(who, Actor):
         return who
     with engine.connect() as conn:
-        return access.resolve(conn, who)
+        return people.resolve(conn, who)
 
 
 def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
@@ -164,16 +169,16 @@ def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
     progress(0.05, f"Reading {file_name}")
     workbook = read_workbook(data, file_name=file_name)
     with engine.connect() as conn:
-        rnd = store.find_round(conn, label)
-        criteria = (store.criteria_version(conn, rnd.criteria_version_id) if rnd
-                    else store.current_criteria(conn)[1])
-        org = store.org_frame(conn)
+        rnd = round_store.find_round(conn, label)
+        criteria = (criteria_store.criteria_version(conn, rnd.criteria_version_id) if rnd
+                    else criteria_store.current_criteria(conn)[1])
+        org = org_store.org_frame(conn)
         progress(0.4, "Checking every cell")
         parsed = parse_return(workbook, criteria, org, mapping)
         digest = file_hash(data)
-        same = store.find_same_file(conn, digest, label)
+        same = return_store.find_same_file(conn, digest, label)
         if uploader is not None:
-            _require_submit(access.resolve(conn, uploader) if isinstance(uploader, str) else uploader,
+            _require_submit(people.resolve(conn, uploader) if isinstance(uploader, str) else uploader,
                             parsed)
     progress(0.8, "Working out scores and RAG")
     scored = score_rows(parsed.scores, criteria)
@@ -190,14 +195,14 @@ def _require_submit(who: Actor, parsed: ParsedReturn) -> None:
     access.require_submit(who, parsed.scores.drop_duplicates("team_id")[["team_id", "team"]])
 
 
-def save_preview(engine: Engine, preview: Preview, *, uploader: Actor | str) -> store.SavedReturn:
+def save_preview(engine: Engine, preview: Preview, *, uploader: Actor | str) -> return_store.SavedReturn:
     """Save a checked return; one transaction, so it is saved whole or not at all.
 
     The uploader's scope is checked again here: the preview may be old, or forged.
     """
     who = resolve_actor(engine, uploader)
     _require_submit(who, preview.parsed)
-    return store.save_return(engine, preview.parsed, preview.round, uploader=who.email,
+    return return_store.save_return(engine, preview.parsed, preview.round, uploader=who.email,
                              file_hash=preview.file_hash)
 
 
@@ -216,7 +221,7 @@ def load_org(engine: Engine, data: bytes, file_name: str, *, actor: Actor | str)
     who = resolve_actor(engine, actor)
     access.require(who, {ADMIN}, "load the organisation structure")
     teams = parse_org(read_workbook(data, file_name=file_name))
-    return store.save_org(engine, teams, actor=who.email)
+    return org_store.save_org(engine, teams, actor=who.email)
 
 
 def load_criteria(engine: Engine, text: str, *, actor: Actor | str,
@@ -224,29 +229,29 @@ def load_criteria(engine: Engine, text: str, *, actor: Actor | str,
     who = resolve_actor(engine, actor)
     access.require(who, {ADMIN}, "change the criteria")
     criteria = parse_criteria(text, file_name=file_name)
-    store.save_criteria(engine, text, who.email)
+    criteria_store.save_criteria(engine, text, who.email)
     return criteria
 
 
 def current_criteria(engine: Engine) -> CriteriaSet:
     with engine.connect() as conn:
-        return store.current_criteria(conn)[1]
+        return criteria_store.current_criteria(conn)[1]
 
 
 def round_criteria(engine: Engine, round_label: str | None) -> CriteriaSet:
     """The criteria a round was opened with; the criteria in force for a round not yet open."""
     with engine.connect() as conn:
-        rnd = store.find_round(conn, round_label) if round_label else None
+        rnd = round_store.find_round(conn, round_label) if round_label else None
         if rnd:
-            return store.criteria_version(conn, rnd.criteria_version_id)
-        return store.current_criteria(conn)[1]
+            return criteria_store.criteria_version(conn, rnd.criteria_version_id)
+        return criteria_store.current_criteria(conn)[1]
 
 
-def open_round(engine: Engine, round_label: str, *, actor: Actor | str) -> tuple[store.RoundInfo, bool]:
+def open_round(engine: Engine, round_label: str, *, actor: Actor | str) -> tuple[round_store.RoundInfo, bool]:
     who = resolve_actor(engine, actor)
     access.require(who, {ADMIN}, "open a round")
     with engine.begin() as conn:
-        return store.open_round(conn, round_label, who.email)
+        return round_store.open_round(conn, round_label, who.email)
 
 
 def review_score(engine: Engine, score_id: int, *, status: str, actor: Actor | str,
@@ -254,7 +259,7 @@ def review_score(engine: Engine, score_id: int, *, status: str, actor: Actor | s
     """Verify a score, or challenge it with the value it should count at and why."""
     who = resolve_actor(engine, actor)
     access.require(who, {ADMIN}, "verify or challenge evidence")
-    return store.review_score(engine, score_id, status=status, value=value, note=note,
+    return score_store.review_score(engine, score_id, status=status, value=value, note=note,
                               reviewer=who.email)
 
 
@@ -279,7 +284,7 @@ def _change_role(engine: Engine, email: str, role: str, *, actor: Actor | str, g
     who = resolve_actor(engine, actor)
     access.require(who, {ADMIN}, "grant or revoke roles")
     with engine.begin() as conn:
-        changed = (access.grant if grant else access.revoke)(conn, email, role)
+        changed = (people.grant if grant else people.revoke)(conn, email, role)
         if changed:
             audit.record(conn, actor=who.email, target=email.strip().lower(),
                          action=audit.ROLE_GRANTED if grant else audit.ROLE_REVOKED,
@@ -289,15 +294,15 @@ def _change_role(engine: Engine, email: str, role: str, *, actor: Actor | str, g
 
 def role_grants(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        return access.grants(conn)
+        return people.grants(conn)
 
 
 def organisation(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        return store.org_frame(conn)
+        return org_store.org_frame(conn)
 
 
 def returns(engine: Engine, round_label: str | None = None) -> pd.DataFrame:
     with engine.connect() as conn:
-        return store.returns_frame(conn, round_label)
+        return return_store.returns_frame(conn, round_label)
 

@@ -33,7 +33,11 @@ from kim_metrics.domain.criteria import CriteriaSet, Criterion, load_criteria
 from kim_metrics.domain.errors import KimError
 from kim_metrics.reading.returns import FIELD_LABELS, ParsedReturn
 from kim_metrics.domain.rounds import start_date
-from kim_metrics.storage.store import current_criteria, ensure_schema, list_rounds, org_frame, save_org, save_return
+from kim_metrics.storage.criteria import current_criteria
+from kim_metrics.storage.schema import ensure_schema
+from kim_metrics.storage.rounds import list_rounds
+from kim_metrics.storage.organisation import org_frame, save_org
+from kim_metrics.storage.returns import save_return
 from kim_metrics.reading.template import write_template
 
 DEMO_SEED = 2026

@@ -31,7 +31,10 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from kim_metrics.services import api
-from kim_metrics.storage import store
+from kim_metrics.storage import criteria as criteria_store
+from kim_metrics.storage import organisation as org_store
+from kim_metrics.storage import rounds as round_store
+from kim_metrics.storage import scores as score_store
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet, Criterion
 from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
 from kim_metrics.reports.exports import league_frame
@@ -268,14 +271,14 @@ CRITERIA_DETAIL_COLUMNS = ["criterion", "name", "claimed", "counted", "rag", "un
 def team_detail(engine: Engine, team_id: int, round_label: str | None = None) -> TeamDetail:
     """A team's scores for a round (the latest when none is named) and its history."""
     with engine.connect() as conn:
-        org = store.org_frame(conn, include_inactive=True)
+        org = org_store.org_frame(conn, include_inactive=True)
         found = org[org["team_id"] == int(team_id)]
         if found.empty:
             raise NotFoundError(f"There is no team with id {team_id}. Pick the team from the list.")
         info = found.iloc[[0]][["team_id", "team", "directorate", "group"]].reset_index(drop=True)
-        rounds = store.list_rounds(conn)
-        history = store.team_history(conn, int(team_id))
-        versions = {v: store.criteria_version(conn, v) for v in {r.criteria_version_id for r in rounds}}
+        rounds = round_store.list_rounds(conn)
+        history = score_store.team_history(conn, int(team_id))
+        versions = {v: criteria_store.criteria_version(conn, v) for v in {r.criteria_version_id for r in rounds}}
     if round_label is None and rounds:
         round_label = rounds[-1].label
     per_round, long_rows = [], []
@@ -302,7 +305,7 @@ def team_detail(engine: Engine, team_id: int, round_label: str | None = None) ->
         if round_label is not None:
             raise NotFoundError(f"There is no round {round_label}.")
         with engine.connect() as conn:
-            chosen_criteria = store.current_criteria(conn)[1]
+            chosen_criteria = criteria_store.current_criteria(conn)[1]
         chosen = score_rows(history.iloc[0:0].assign(team_id=int(team_id)), chosen_criteria)
     detail = _criteria_rows(chosen, chosen_criteria)
     hist = pd.DataFrame(per_round)

@@ -15,7 +15,10 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from kim_metrics.storage.db import AuditRecord, utcnow
+from kim_metrics.storage.models import AuditRecord, utcnow
+
+# Who acts when the application itself writes (seeding the criteria, a restore).
+SYSTEM_ACTOR = "system"
 
 RETURN_SAVED = "return saved"
 SCORE_VERIFIED = "score verified"

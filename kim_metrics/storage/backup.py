@@ -30,9 +30,10 @@ from sqlalchemy import Integer, Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from kim_metrics.storage.db import Base, CriteriaVersion, retry_reason, retry_when_busy, utcnow, write_transaction
+from kim_metrics.storage.models import Base, CriteriaVersion, utcnow
+from kim_metrics.storage.engine import retry_reason, retry_when_busy, write_transaction
 from kim_metrics.domain.errors import KimError
-from kim_metrics.storage.store import SYSTEM_ACTOR
+from kim_metrics.storage.audit import SYSTEM_ACTOR
 
 FORMAT = "kim-league-backup"
 FORMAT_VERSION = 1

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kim_metrics.storage.db import make_engine
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.services.demo import load_demo
 
 ROOT = Path(__file__).resolve().parents[2]

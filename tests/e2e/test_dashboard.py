@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from kim_metrics.services import api
-from kim_metrics.storage.db import make_engine
+from kim_metrics.storage.engine import make_engine
 
 from ..test_pages import filled_return
 from .conftest import ARTIFACTS, IDLE, open_page, shot

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kim_metrics.services import api
-from kim_metrics.storage.db import make_engine
+from kim_metrics.storage.engine import make_engine
 from tests.e2e.conftest import ARTIFACTS, IDLE, run_dashboard, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

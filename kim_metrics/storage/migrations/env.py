@@ -1,8 +1,9 @@
-"""Alembic environment: the engine comes from ``kim_metrics.storage.db.init_db``, never from a file."""
+"""Alembic environment: the engine comes from ``kim_metrics.storage.engine.init_db``, never from a file."""
 
 from alembic import context
 
-from kim_metrics.storage.db import Base, make_engine
+from kim_metrics.storage.models import Base
+from kim_metrics.storage.engine import make_engine
 
 config = context.config
 engine = config.attributes.get("engine") or make_engine()

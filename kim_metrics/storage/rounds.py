@@ -1,0 +1,71 @@
+"""Rounds: opened by label, ordered by start date, each with its criteria version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from kim_metrics.domain.errors import NotFoundError
+from kim_metrics.domain.rounds import normalise_label, start_date
+from kim_metrics.storage import audit
+from kim_metrics.storage.criteria import current_criteria
+from kim_metrics.storage.models import Round, utcnow
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    id: int
+    label: str
+    start_date: date
+    criteria_version_id: int
+    opened_at: datetime
+    opened_by: str
+
+
+def _round_info(row) -> RoundInfo:
+    return RoundInfo(row.id, row.label, row.start_date, row.criteria_version_id, row.opened_at,
+                     row.opened_by)
+
+
+def find_round(conn: Connection, label: str) -> RoundInfo | None:
+    row = conn.execute(select(Round.__table__).where(Round.label == normalise_label(label))).first()
+    return _round_info(row) if row else None
+
+
+def get_round(conn: Connection, label: str) -> RoundInfo:
+    found = find_round(conn, label)
+    if found is None:
+        known = ", ".join(r.label for r in list_rounds(conn)) or "none yet"
+        raise NotFoundError(f"There is no round {normalise_label(label)}. Rounds: {known}. "
+                            "An admin opens a round, or the first return for it does.")
+    return found
+
+
+def list_rounds(conn: Connection) -> list[RoundInfo]:
+    rows = conn.execute(select(Round.__table__).order_by(Round.start_date)).all()
+    return [_round_info(r) for r in rows]
+
+
+def open_round(conn: Connection, label: str, actor: str) -> tuple[RoundInfo, bool]:
+    """The round, opened now with the criteria in force if it did not exist; (round, opened?)."""
+    label = normalise_label(label)
+    existing = find_round(conn, label)
+    if existing:
+        return existing, False
+    version_id, _ = current_criteria(conn)
+    conn.execute(insert(Round).values(label=label, start_date=start_date(label),
+                                      criteria_version_id=version_id, opened_by=actor,
+                                      opened_at=utcnow()))
+    audit.record(conn, actor=actor, action=audit.ROUND_OPENED, target=f"round {label}",
+                 round_label=label, after={"round": label, "criteria_version": version_id})
+    return get_round(conn, label), True
+
+
+def previous_round(conn: Connection, label: str) -> RoundInfo | None:
+    this = get_round(conn, label)
+    row = conn.execute(select(Round.__table__).where(Round.start_date < this.start_date)
+                       .order_by(Round.start_date.desc()).limit(1)).first()
+    return _round_info(row) if row else None

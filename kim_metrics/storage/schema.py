@@ -1,0 +1,23 @@
+"""Creating and upgrading the schema, and seeding an empty database."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Engine
+
+from kim_metrics.domain.criteria import DEFAULT_CRITERIA_PATH, parse_criteria
+from kim_metrics.storage.audit import SYSTEM_ACTOR
+from kim_metrics.storage.engine import init_db
+from kim_metrics.storage.models import CriteriaVersion, utcnow
+
+
+def ensure_schema(engine: Engine, default_criteria: str | None = None) -> None:
+    """Create or upgrade the schema; load the shipped criteria into an empty database."""
+    init_db(engine)
+    with engine.begin() as conn:
+        if conn.scalar(select(func.count()).select_from(CriteriaVersion)) == 0:
+            if default_criteria is None:
+                default_criteria = DEFAULT_CRITERIA_PATH.read_text(encoding="utf-8")
+            parse_criteria(default_criteria)
+            conn.execute(insert(CriteriaVersion).values(toml=default_criteria, loaded_by=SYSTEM_ACTOR,
+                                                        loaded_at=utcnow()))
