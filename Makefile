@@ -22,6 +22,7 @@ run: install
 	$(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
 test: install
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 bench: install

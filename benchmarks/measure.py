@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from kim_metrics.services import api
+from kim_metrics.services import league as league_service
+from kim_metrics.services import returns as return_service
 from kim_metrics.domain.criteria import CriteriaSet
 from kim_metrics.storage.models import CriteriaVersion, Directorate, Return, Round, Score, Team
 from kim_metrics.domain.rounds import start_date
@@ -101,10 +102,10 @@ def ingest_stages(path: Path, engine: Engine, round_label: str) -> dict[str, flo
     read_workbook(data, file_name=path.name)
     read_s = time.perf_counter() - start
     start = time.perf_counter()
-    preview = api.check_return(engine, data, path.name, round_label, uploader=LOCAL_ADMIN)
+    preview = return_service.check_return(engine, data, path.name, round_label, uploader=LOCAL_ADMIN)
     check_s = time.perf_counter() - start
     start = time.perf_counter()
-    api.save_preview(engine, preview, uploader=LOCAL_ADMIN)
+    return_service.save_preview(engine, preview, uploader=LOCAL_ADMIN)
     save_s = time.perf_counter() - start
     return {"ingest_read_s": read_s, "ingest_validate_s": check_s - read_s,
             "ingest_check_s": check_s, "ingest_save_s": save_s}
@@ -162,7 +163,7 @@ def league_fetch(engine: Engine, round_ids: list[int]) -> list[pd.DataFrame]:
 
 def league(engine: Engine, round_label: str) -> pd.DataFrame:
     """The whole league table for a round: scores, RAG, ranks and movement."""
-    return api.league(engine, round_label).table
+    return league_service.league(engine, round_label).table
 
 
 # The dashboard page ------------------------------------------------------------------------

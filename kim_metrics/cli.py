@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from kim_metrics.services import api
-from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import audit as audit_service
+from kim_metrics.services import common
+from kim_metrics.services import league as league_service
+from kim_metrics.services import returns as return_service
+from kim_metrics.services import review as review_service
+from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, UsageError, ValidationError
@@ -26,6 +31,8 @@ from kim_metrics.domain.scoring import LEVELS
 from kim_metrics.storage.schema import ensure_schema
 
 LOCAL_ADMIN = LOCAL_ADMIN_EMAIL
+READER_HELP = ("read as this person: the file holds only what they may see (default: the local "
+               "admin, who sees everything)")
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
@@ -75,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--level", choices=LEVELS, default="team")
     lg.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
     lg.add_argument("-o", "--output", metavar="FILE")
+    lg.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
     aud = sub.add_parser("audit", parents=[common], help="export the audit trail")
     aud.add_argument("--round")
@@ -82,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--action", help="only this kind of change, e.g. 'return saved'")
     aud.add_argument("--format", choices=("table", "csv", "json"), default="table")
     aud.add_argument("-o", "--output", metavar="FILE")
+    aud.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
     rev = sub.add_parser("review", parents=[common], help="verify or challenge a score (KIM team)")
     rev.add_argument("score_id", type=int)
@@ -102,14 +111,21 @@ def _parser() -> argparse.ArgumentParser:
     letters.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the letters")
     letters.add_argument("--format", choices=("docx", "pdf"), default="docx")
     letters.add_argument("--directorate", help="write only this directorate's letter")
+    letters.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
     board = sub.add_parser("boardpack", parents=[common], help="write the board pack (PDF)")
     board.add_argument("--round", help="default: the latest round")
     board.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    board.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
     rounds = sub.add_parser("rounds", parents=[common], help="list rounds, or open one")
     rounds.add_argument("--open", metavar="ROUND", help="open a round with the criteria in force")
+    rounds.add_argument("--delete", metavar="ROUND", help="delete a round that has no returns")
     rounds.add_argument("--as", dest="actor", metavar="EMAIL")
+
+    reb = sub.add_parser("rebuild", parents=[common], help="recompute the stored scores, statuses and ranks")
+    reb.add_argument("--round", help="only this round (default: every round)")
+    reb.add_argument("--as", dest="actor", metavar="EMAIL")
 
     bak = sub.add_parser("backup", parents=[common], help="write the whole database to one backup file")
     bak.add_argument("-o", "--output", required=True, metavar="FILE")
@@ -165,6 +181,11 @@ def _write(output: str | None, content: str | bytes) -> None:
     print(f"Wrote {output}", file=sys.stderr)
 
 
+def _reader(engine, args) -> Actor:
+    """Who is reading: ``--as EMAIL``, else the local admin."""
+    return common.resolve_actor(engine, getattr(args, "reader", None) or LOCAL_ADMIN)
+
+
 def cmd_init(engine, _args) -> int:
     print(f"Database ready at {engine.url.render_as_string(hide_password=True)}")
     return EXIT_OK
@@ -184,14 +205,14 @@ def cmd_demo(engine, _args) -> int:
 def cmd_criteria(engine, args) -> int:
     if args.action == "load":
         path = Path(args.file)
-        text = api.read_file(path).decode("utf-8", errors="strict") if path.exists() else None
+        text = common.read_file(path).decode("utf-8", errors="strict") if path.exists() else None
         if text is None:
             raise KimError(f"{args.file}: no such file. Check the name and folder.")
-        criteria = api.load_criteria(engine, text, actor=args.actor or LOCAL_ADMIN, file_name=path.name)
+        criteria = admin_service.load_criteria(engine, text, actor=args.actor or LOCAL_ADMIN, file_name=path.name)
         print(f"Loaded {len(criteria)} criteria from {path.name}. They apply to rounds opened from "
               "now on; rounds already open keep their criteria.")
         return EXIT_OK
-    criteria = api.round_criteria(engine, args.round)
+    criteria = admin_service.round_criteria(engine, args.round)
     if args.format == "json":
         print(json.dumps(criteria.to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -204,7 +225,7 @@ def cmd_criteria(engine, args) -> int:
 
 
 def cmd_org(engine, args) -> int:
-    counts = api.load_org(engine, api.read_file(args.file), Path(args.file).name,
+    counts = admin_service.load_org(engine, common.read_file(args.file), Path(args.file).name,
                           actor=args.actor or LOCAL_ADMIN)
     print(f"Organisation loaded: {counts['directorates']} directorates, {counts['teams_added']} teams "
           f"added, {counts['teams_updated']} updated, {counts['teams_retired']} no longer listed.")
@@ -213,8 +234,8 @@ def cmd_org(engine, args) -> int:
 
 def cmd_template(engine, args) -> int:
     from kim_metrics.reading.template import write_template
-    criteria = api.round_criteria(engine, args.round)
-    teams = api.organisation(engine)
+    criteria = admin_service.round_criteria(engine, args.round)
+    teams = admin_service.organisation(engine)
     if args.directorate:
         matches = teams[teams["directorate"].str.casefold() == args.directorate.strip().casefold()]
         if matches.empty:
@@ -234,10 +255,10 @@ def cmd_template(engine, args) -> int:
 
 def cmd_ingest(engine, args) -> int:
     normalise_label(args.round)   # a mistyped round is reported before any file is read
-    data = api.read_file(args.file)
-    criteria = api.round_criteria(engine, args.round)
+    data = common.read_file(args.file)
+    criteria = admin_service.round_criteria(engine, args.round)
     mapping = parse_mapping(args.map, criteria)
-    preview = api.check_return(engine, data, Path(args.file).name, args.round, mapping,
+    preview = return_service.check_return(engine, data, Path(args.file).name, args.round, mapping,
                                uploader=args.actor or LOCAL_ADMIN)
     unevidenced = int(preview.scores["unevidenced"].sum())
     if args.format == "json" and args.dry_run:
@@ -257,14 +278,14 @@ def cmd_ingest(engine, args) -> int:
         print(f"This file was already saved as return #{same['return_id']} for {preview.round} "
               f"by {same['uploader']} on {same['uploaded_at']:%d %b %Y %H:%M}; nothing new was saved.")
         return EXIT_OK
-    saved = api.save_preview(engine, preview, uploader=args.actor or LOCAL_ADMIN)
+    saved = return_service.save_preview(engine, preview, uploader=args.actor or LOCAL_ADMIN)
     print(f"Saved return #{saved.return_id} for {saved.round}: {saved.scores} scores for "
           f"{saved.teams} teams" + (f"; replaced {saved.superseded} earlier scores" if saved.superseded else "")
           + (f"; opened round {saved.round}" if saved.round_opened else "") + ".")
     return EXIT_OK
 
 
-def _preview_table(preview: api.Preview) -> str:
+def _preview_table(preview: return_service.Preview) -> str:
     frame = preview.teams[["team", "directorate", "score", "rag", "unevidenced"]].rename(
         columns=str.capitalize).sort_values("Score", ascending=False)
     return frame.to_string(index=False)
@@ -272,10 +293,10 @@ def _preview_table(preview: api.Preview) -> str:
 
 def cmd_league(engine, args) -> int:
     if args.format != "table":
-        content = export_league(engine, args.round, args.level, args.format)
+        content = export_league(engine, args.round, args.level, args.format, actor=_reader(engine, args))
         _write(args.output, content if args.format == "xlsx" else content.decode("utf-8"))
         return EXIT_OK
-    result = api.league(engine, args.round, args.level)
+    result = league_service.league(engine, args.round, args.level)
     table, criteria, level = result.table, result.criteria, args.level
     frame = league_frame(table, criteria, level)
     frame = frame[[c for c in frame.columns if c not in {c.name for c in criteria}]]
@@ -292,12 +313,22 @@ def cmd_league(engine, args) -> int:
 
 def cmd_rounds(engine, args) -> int:
     if args.open:
-        rnd, opened = api.open_round(engine, args.open, actor=args.actor or LOCAL_ADMIN)
+        rnd, opened = admin_service.open_round(engine, args.open, actor=args.actor or LOCAL_ADMIN)
         print(f"{'Opened' if opened else 'Already open:'} round {rnd.label} (criteria version "
               f"{rnd.criteria_version_id}).")
         return EXIT_OK
-    for rnd in api.rounds(engine):
+    if args.delete:
+        admin_service.delete_round(engine, args.delete, actor=args.actor or LOCAL_ADMIN)
+        print(f"Deleted round {normalise_label(args.delete)}.")
+        return EXIT_OK
+    for rnd in league_service.rounds(engine):
         print(f"{rnd.label}\topened {rnd.opened_at:%d %b %Y} by {rnd.opened_by}")
+    return EXIT_OK
+
+
+def cmd_rebuild(engine, args) -> int:
+    done = admin_service.rebuild(engine, args.round, actor=args.actor or LOCAL_ADMIN)
+    print(f"Rebuilt the stored results of {len(done)} round(s): {', '.join(done) or 'none'}.")
     return EXIT_OK
 
 
@@ -318,7 +349,8 @@ def cmd_restore(engine, args) -> int:
 
 
 def cmd_audit(engine, args) -> int:
-    trail = api.audit_trail(engine, round_label=args.round, actor=args.actor, action=args.action)
+    trail = audit_service.audit_trail(engine, reader=_reader(engine, args), round_label=args.round,
+                                      actor=args.actor, action=args.action)
     if args.format == "csv":
         _write(args.output, trail.map(neutralise).to_csv(index=False))
     elif args.format == "json":
@@ -333,7 +365,7 @@ def cmd_review(engine, args) -> int:
     if args.verify == (args.challenge is not None):
         raise UsageError("Give exactly one of --verify or --challenge VALUE.")
     status = "verified" if args.verify else "challenged"
-    api.review_score(engine, args.score_id, status=status, value=args.challenge, note=args.note,
+    review_service.review_score(engine, args.score_id, status=status, value=args.challenge, note=args.note,
                      actor=args.actor or LOCAL_ADMIN)
     print(f"Score {args.score_id} {status}.")
     return EXIT_OK
@@ -342,13 +374,13 @@ def cmd_review(engine, args) -> int:
 def cmd_roles(engine, args) -> int:
     who = args.actor or LOCAL_ADMIN
     if args.grant:
-        done = api.grant_role(engine, args.grant, args.role, actor=who)
+        done = admin_service.grant_role(engine, args.grant, args.role, actor=who)
         print(f"{args.grant} {'is now' if done else 'was already'} {args.role}.")
     elif args.revoke:
-        done = api.revoke_role(engine, args.revoke, args.role, actor=who)
+        done = admin_service.revoke_role(engine, args.revoke, args.role, actor=who)
         print(f"{args.revoke} {'is no longer' if done else 'was not'} {args.role}.")
     else:
-        grants = api.role_grants(engine)
+        grants = admin_service.role_grants(engine)
         print(grants.to_string(index=False) if len(grants) else "No admin or executive roles granted.")
     return EXIT_OK
 
@@ -356,10 +388,10 @@ def cmd_roles(engine, args) -> int:
 def cmd_letters(engine, args) -> int:
     from kim_metrics.reports.letters import letter_data, letter_file_name, render_letter, write_letters
     if not args.directorate:
-        paths = write_letters(engine, args.round, args.output, args.format)
+        paths = write_letters(engine, args.round, args.output, args.format, actor=_reader(engine, args))
         print(f"Wrote {len(paths)} letters to {args.output}.")
         return EXIT_OK
-    data = letter_data(engine, args.round, args.directorate)
+    data = letter_data(engine, args.round, args.directorate, actor=_reader(engine, args))
     path = Path(args.output) / letter_file_name(data.directorate, data.round, args.format)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -372,7 +404,7 @@ def cmd_letters(engine, args) -> int:
 
 def cmd_boardpack(engine, args) -> int:
     from kim_metrics.reports.boardpack import write_boardpack
-    path = write_boardpack(engine, args.round, args.output)
+    path = write_boardpack(engine, args.round, args.output, actor=_reader(engine, args))
     print(f"Wrote {path}")
     return EXIT_OK
 
@@ -380,7 +412,7 @@ def cmd_boardpack(engine, args) -> int:
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "criteria": cmd_criteria, "org": cmd_org,
             "template": cmd_template, "ingest": cmd_ingest, "league": cmd_league,
             "rounds": cmd_rounds, "audit": cmd_audit, "review": cmd_review, "roles": cmd_roles,
-            "letters": cmd_letters, "boardpack": cmd_boardpack, "backup": cmd_backup,
+            "letters": cmd_letters, "boardpack": cmd_boardpack, "rebuild": cmd_rebuild, "backup": cmd_backup,
             "restore": cmd_restore}
 
 

@@ -1,9 +1,9 @@
 """The app's edge, shared by every page: the engine, cached figures, links and RAG styling.
 
 Cached functions take the database URL as their first argument so two databases (tests,
-or a URL changed between runs) never share an answer. ``refresh()`` clears the figures
-after anything is saved; they also expire after ``TTL`` seconds so replicas sharing one
-database catch up with each other's saves.
+or a URL changed between runs) never share an answer, and the database's data version, read
+on every page run, so a save anywhere (another replica, the command line) shows at the next
+run without waiting for anything to expire.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import audit as audit_service
+from kim_metrics.services import common
+from kim_metrics.services import league as league_service
+from kim_metrics.services import scores as score_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER, Actor,
                                 local_admin)
@@ -24,7 +28,8 @@ from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.domain.statuses import rag_style
 from kim_metrics.storage.schema import ensure_schema
 
-TTL = 300
+# Cached figures kept per function: a few rounds × levels × people, old versions fall out.
+CACHE_ENTRIES = 64
 LOCAL_USER = "local-admin"
 
 
@@ -65,67 +70,119 @@ def engine():
     return _engine(db_url())
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+def data_version(url: str) -> int:
+    """The database's change counter, read on every page run (one indexed row).
+
+    Every cached figure below is keyed on it, so a save through any replica or the command
+    line shows at the next page run everywhere, and nothing expires on a timer.
+    """
+    return common.data_version(_engine(url))
+
+
+# Each public function reads the version and calls its cached twin keyed on it.
+_CACHE = {"show_spinner": False, "max_entries": CACHE_ENTRIES}
+
+
+@st.cache_data(**_CACHE)
+def _round_labels(url: str, version: int) -> list[str]:
+    return [r.label for r in league_service.rounds(_engine(url))]
+
+
 def round_labels(url: str) -> list[str]:
     """Round labels, oldest first."""
-    return [r.label for r in api.rounds(_engine(url))]
+    return _round_labels(url, data_version(url))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def league(url: str, round_label: str | None, level: str) -> api.League:
-    return api.league(_engine(url), round_label, level)
+@st.cache_data(**_CACHE)
+def _league(url: str, version: int, round_label: str | None, level: str) -> league_service.League:
+    return league_service.league(_engine(url), round_label, level)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+def league(url: str, round_label: str | None, level: str) -> league_service.League:
+    return _league(url, data_version(url), round_label, level)
+
+
+@st.cache_data(**_CACHE)
+def _trend(url: str, version: int) -> pd.DataFrame:
+    return league_service.trend(_engine(url))
+
+
 def rag_trend(url: str) -> pd.DataFrame:
-    return api.rag_trend(_engine(url))
+    return _trend(url, data_version(url))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def scored_round(url: str, round_label: str | None) -> api.ScoredRound:
-    return api.scored_round(_engine(url), round_label)
+@st.cache_data(**_CACHE)
+def _scored_round(url: str, version: int, round_label: str | None, actor: Actor,
+                  directorates: tuple[str, ...] | None) -> score_service.ScoredRound:
+    return score_service.scored_round(_engine(url), round_label, actor=actor, directorates=directorates)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+def scored_round(url: str, round_label: str | None, actor: Actor,
+                 directorates: tuple[str, ...] | None = None) -> score_service.ScoredRound:
+    """A round's scores with the evidence ``actor`` may read (of ``directorates`` only, if given)."""
+    return _scored_round(url, data_version(url), round_label, actor, directorates)
+
+
+@st.cache_data(**_CACHE)
+def _review_counts(url: str, version: int, round_label: str | None) -> dict[str, int]:
+    return league_service.review_mix(_engine(url), round_label)
+
+
 def review_counts(url: str, round_label: str | None) -> dict[str, int]:
-    """How many of a round's scores are verified, challenged and self-declared.
-
-    Cached on its own, so a page that shows only these three numbers does not keep (or copy
-    out of the cache on every run) the round's every score."""
-    return api.review_mix(_engine(url), round_label)
+    """How many of a round's scores are verified, challenged and self-declared."""
+    return _review_counts(url, data_version(url), round_label)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def league_places(url: str, round_label: str | None) -> pd.DataFrame:
-    """Each group and directorate in a round's team league, once: the league's filter choices."""
+@st.cache_data(**_CACHE)
+def _league_places(url: str, version: int, round_label: str | None) -> pd.DataFrame:
     teams = league(url, round_label, "team").table
     return teams[["group", "directorate"]].dropna(how="all").drop_duplicates().reset_index(drop=True)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+def league_places(url: str, round_label: str | None) -> pd.DataFrame:
+    """Each group and directorate in a round's team league, once: the league's filter choices."""
+    return _league_places(url, data_version(url), round_label)
+
+
+@st.cache_data(**_CACHE)
+def _organisation(url: str, version: int) -> pd.DataFrame:
+    return admin_service.organisation(_engine(url))
+
+
 def organisation(url: str) -> pd.DataFrame:
-    return api.organisation(_engine(url))
+    return _organisation(url, data_version(url))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def directorate_tables(url: str) -> dict[str, pd.DataFrame]:
-    """Each round's directorate-level league, oldest first."""
+@st.cache_data(**_CACHE)
+def _directorate_tables(url: str, version: int) -> dict[str, pd.DataFrame]:
     return {label: league(url, label, "directorate").table for label in round_labels(url)}
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def team_detail(url: str, team_id: int, round_label: str | None) -> insights.TeamDetail:
-    return insights.team_detail(_engine(url), team_id, round_label)
+def directorate_tables(url: str) -> dict[str, pd.DataFrame]:
+    """Each round's directorate-level league, oldest first."""
+    return _directorate_tables(url, data_version(url))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def audit_trail(url: str, round_label: str | None, actor: str | None, action: str | None) -> pd.DataFrame:
-    return api.audit_trail(_engine(url), round_label=round_label, actor=actor, action=action)
+@st.cache_data(**_CACHE)
+def _team_detail(url: str, version: int, team_id: int, round_label: str | None,
+                 actor: Actor) -> insights.TeamDetail:
+    return insights.team_detail(_engine(url), team_id, round_label, actor=actor)
 
 
-def refresh() -> None:
-    """Forget every cached figure, so the pages show what was just saved."""
-    st.cache_data.clear()
+def team_detail(url: str, team_id: int, round_label: str | None, actor: Actor) -> insights.TeamDetail:
+    return _team_detail(url, data_version(url), team_id, round_label, actor)
+
+
+@st.cache_data(**_CACHE)
+def _audit_trail(url: str, version: int, reader: Actor, round_label: str | None, actor: str | None,
+                 action: str | None) -> pd.DataFrame:
+    return audit_service.audit_trail(_engine(url), reader=reader, round_label=round_label,
+                                     actor=actor, action=action)
+
+
+def audit_trail(url: str, reader: Actor, round_label: str | None, actor: str | None,
+                action: str | None) -> pd.DataFrame:
+    return _audit_trail(url, data_version(url), reader, round_label, actor, action)
 
 
 # Who is here and what they may open -----------------------------------------------------
@@ -172,9 +229,9 @@ def auth_enabled() -> bool:
         return False
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def _resolve(url: str, email: str) -> Actor:
-    return api.resolve_actor(_engine(url), email)
+@st.cache_data(**_CACHE)
+def _resolve(url: str, version: int, email: str) -> Actor:
+    return common.resolve_actor(_engine(url), email)
 
 
 def current_actor() -> Actor | None:
@@ -186,7 +243,7 @@ def current_actor() -> Actor | None:
     email = str(st.user.get("email") or "").strip().lower()
     if not email:
         return Actor(email="unknown", roles=frozenset({VIEWER}))
-    return _resolve(db_url(), email)
+    return _resolve(db_url(), data_version(db_url()), email)
 
 
 def current_role(actor: Actor | None = None) -> tuple[str, str | None]:
@@ -221,15 +278,6 @@ def require_page(key: str) -> Actor:
                  f"{ROLES[role].label}. Ask the KIM team if you need it.")
         st.stop()
     return actor
-
-
-def visible_org(org: pd.DataFrame, actor: Actor) -> pd.DataFrame:
-    """The teams a person may look into: everyone's for the KIM team and the board, their
-    directorates' for a director, their own teams' directorates for an information manager."""
-    if actor.sees_everything:
-        return org
-    directorates = set(actor.directorates) | set(org.loc[org["team_id"].isin(actor.teams), "directorate"])
-    return org[org["directorate"].isin(directorates)]
 
 
 def has_page(key: str) -> bool:

@@ -8,7 +8,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import league as league_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.criteria import criteria_from_dict
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
@@ -52,18 +53,17 @@ with rounds_tab:
         opened = st.form_submit_button("Open the round", type="primary")
     if opened:
         try:
-            info, created = api.open_round(engine, label, actor=user)
+            info, created = admin_service.open_round(engine, label, actor=user)
         except KimError as exc:
             st.error(ui.md_escape(str(exc)), icon=":material/error:")
         else:
-            ui.refresh()
             if created:
                 st.success(f"Round {info.label} is open. It uses the criteria in force now.",
                            icon=":material/check_circle:")
             else:
                 st.info(f"Round {info.label} was already open (since "
                         f"{info.opened_at:%d %B %Y}).", icon=":material/info:")
-    rounds = api.rounds(engine)
+    rounds = league_service.rounds(engine)
     if rounds:
         st.dataframe(pd.DataFrame([{"Round": r.label, "Starts": r.start_date, "Opened": r.opened_at,
                                     "Opened by": r.opened_by} for r in reversed(rounds)]),
@@ -81,15 +81,14 @@ with org_tab:
                                 key="admin_org_file")
     if org_file is not None and st.button("Load the organisation", type="primary", key="admin_org_load"):
         try:
-            counts = api.load_org(engine, org_file.getvalue(), org_file.name, actor=user)
+            counts = admin_service.load_org(engine, org_file.getvalue(), org_file.name, actor=user)
         except KimError as exc:
             show_problems(exc, "organisation workbook")
         else:
-            ui.refresh()
             st.success(f"Loaded {counts['directorates']} directorates: {counts['teams_added']} teams "
                        f"added, {counts['teams_updated']} updated, {counts['teams_retired']} retired.",
                        icon=":material/check_circle:")
-    org = api.organisation(engine)
+    org = admin_service.organisation(engine)
     with st.expander(f"The organisation now ({len(org)} teams)"):
         st.dataframe(org.drop(columns=["team_id", "active"]).rename(columns={
             "team": "Team", "directorate": "Directorate", "group": "Group", "director": "Director",
@@ -98,7 +97,7 @@ with org_tab:
 # Criteria ----------------------------------------------------------------------------------
 with criteria_tab:
     st.header("Criteria, weights, thresholds and guidance")
-    criteria = api.current_criteria(engine)
+    criteria = admin_service.current_criteria(engine)
     st.caption("Edit a cell, then check and save. Changes apply to rounds opened from now on; "
                "rounds already open keep their criteria. Thresholds are the lowest value on the "
                "criterion's own scale for each status (levels by number, percent 0-100, yes/no as "
@@ -134,11 +133,10 @@ with criteria_tab:
                 st.info("Nothing changed.", icon=":material/info:")
             else:
                 try:
-                    api.load_criteria(engine, checked.to_toml(), actor=user, file_name="criteria editor")
+                    admin_service.load_criteria(engine, checked.to_toml(), actor=user, file_name="criteria editor")
                 except KimError as exc:
                     show_problems(exc, "criteria")
                 else:
-                    ui.refresh()
                     st.success("Saved the criteria. They apply to rounds opened from now on.",
                                icon=":material/check_circle:")
     with st.expander("The criteria file (TOML)"):
@@ -150,7 +148,7 @@ with people_tab:
     st.write("Directors and information managers come from the organisation workbook. Name the "
              "KIM team (admin) and the Permanent Secretary and board (executive) here, by their "
              "sign-in email. Everyone else who signs in sees the league table only.")
-    grants = api.role_grants(engine)
+    grants = admin_service.role_grants(engine)
     if grants.empty:
         st.info("Nobody is named yet.", icon=":material/info:")
     else:
@@ -165,12 +163,11 @@ with people_tab:
     if changed:
         try:
             if action == "Grant":
-                done = api.grant_role(engine, email, role, actor=actor)
+                done = admin_service.grant_role(engine, email, role, actor=actor)
             else:
-                done = api.revoke_role(engine, email, role, actor=actor)
+                done = admin_service.revoke_role(engine, email, role, actor=actor)
         except KimError as exc:
             st.error(ui.md_escape(str(exc)), icon=":material/error:")
         else:
-            ui.refresh()
             st.success(f"{ui.md_escape(email)}: {action.lower()}ed {role}." if done else "Nothing changed.",
                        icon=":material/check_circle:")

@@ -24,7 +24,7 @@ round_label = cols[0].selectbox("Round", ["All rounds", *reversed(ui.round_label
 action = cols[1].selectbox("Kind of change", ["All changes", *ACTIONS])
 who = cols[2].text_input("Done by (email)", placeholder="anyone")
 
-trail = ui.audit_trail(url, None if round_label == "All rounds" else round_label,
+trail = ui.audit_trail(url, actor, None if round_label == "All rounds" else round_label,
                        who.strip() or None, None if action == "All changes" else action)
 if trail.empty:
     st.info("No changes match these filters.")

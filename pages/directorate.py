@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kim_metrics.services import views as insights
+from kim_metrics.domain.access import visible_org
 from kim_metrics.reports.letters import directorate_letter
 from pages import _shared as ui
 
@@ -20,7 +21,7 @@ TOP_ACTIONS = 12
 st.title("My directorate")
 url = ui.db_url()
 labels = ui.round_labels(url)
-org = ui.visible_org(ui.organisation(url), actor)
+org = visible_org(actor, ui.organisation(url))
 if labels and org.empty and not ui.organisation(url).empty:
     st.info("No directorate or team is linked to your email in the organisation structure. "
             "Ask the KIM team to add you as a director or information manager.")
@@ -46,7 +47,7 @@ directorate = top[0].selectbox("Directorate", directorates, key=CHOICE_KEY)
 round_label = ui.round_picker(labels, key="directorate_round", container=top[1])
 st.query_params["directorate"] = directorate
 
-scored = ui.scored_round(url, round_label)
+scored = ui.scored_round(url, round_label, actor, (directorate,))
 criteria = scored.criteria
 teams = scored.teams[scored.teams["directorate"] == directorate].sort_values("team")
 standing = insights.directorate_standing(ui.directorate_tables(url), directorate)
@@ -54,7 +55,7 @@ now = standing[standing["round"] == round_label]
 director = org.loc[org["directorate"] == directorate, "director"].dropna()
 group = teams["group"].iloc[0] if len(teams) else ""
 st.markdown(" · ".join(filter(None, [ui.md_escape(group),
-                                     f"Director: {director.iloc[0]}" if len(director) else ""])))
+                                     f"Director: {ui.md_escape(director.iloc[0])}" if len(director) else ""])))
 
 # Headline ----------------------------------------------------------------------------------
 cols = st.columns(4)
@@ -87,7 +88,7 @@ slug = directorate.lower().replace(" ", "-")
 for col, fmt, label, mime in ((letter[0], "docx", "Letter (Word)",
                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
                               (letter[1], "pdf", "Letter (PDF)", "application/pdf")):
-    col.download_button(label, data=lambda fmt=fmt: directorate_letter(ui.engine(), round_label, directorate, fmt),
+    col.download_button(label, data=lambda fmt=fmt: directorate_letter(ui.engine(), round_label, directorate, fmt, actor=actor),
                         file_name=f"letter-{slug}-{round_label}.{fmt}", mime=mime, on_click="ignore",
                         icon=":material/mail:", key=f"letter_{fmt}",
                         help="The KIM team's letter to the director for this round, ready to forward.")

@@ -164,9 +164,10 @@ downloads[0].download_button(
 def _xlsx() -> bytes:
     scores = None
     if level == "team":
-        scored = ui.scored_round(url, round_label).scores
+        scored = ui.scored_round(url, round_label, actor).scores
         scores = scored[scored["team_id"].isin(table["team_id"])]
-    return exports.league_xlsx(table, criteria, level, scores, round_label=round_label,
+    return exports.league_xlsx(table, criteria, level, scores if scores is not None and len(scores) else None,
+                               round_label=round_label,
                                previous_label=result.previous.label if result.previous else None)
 
 
@@ -175,11 +176,13 @@ downloads[1].download_button(
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
     icon=":material/download:")
 # Built only when asked for: the board pack reads every round for its trend.
-downloads[2].download_button(
-    "Board pack (PDF)", data=lambda: boardpack_pdf(ui.engine(), round_label),
-    file_name=f"kim-board-pack-{round_label}.pdf", mime="application/pdf", on_click="ignore",
-    icon=":material/picture_as_pdf:", help="A few pages for the Permanent Secretary and the board: "
-                                           "the RAG mix and trend, top and bottom, movers, non-returns.")
+if actor.sees_everything:
+    downloads[2].download_button(
+        "Board pack (PDF)", data=lambda: boardpack_pdf(ui.engine(), round_label, actor=actor),
+        file_name=f"kim-board-pack-{round_label}.pdf", mime="application/pdf", on_click="ignore",
+        icon=":material/picture_as_pdf:", help="A few pages for the Permanent Secretary and the "
+                                               "board: the RAG mix and trend, top and bottom, movers, "
+                                               "non-returns.")
 
 # Charts -------------------------------------------------------------------------------------
 heat_title = f"Heatmap: {what} × criteria" + (f" ({_rows_text(page_no).lower()})" if pages > 1 else "")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kim_metrics.services import api
+from kim_metrics.services import review as review_service
 from kim_metrics.services import views as insights
+from kim_metrics.domain.access import visible_org
 from kim_metrics.domain.errors import KimError
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.domain.scoring import CHALLENGED, VERIFIED
@@ -25,7 +26,7 @@ CHOICE_KEY = "team_choice"
 st.title("Team detail")
 url = ui.db_url()
 labels = ui.round_labels(url)
-org = ui.visible_org(ui.organisation(url), actor)
+org = visible_org(actor, ui.organisation(url))
 if not labels or org.empty:
     ui.no_rounds_notice()
     st.stop()
@@ -48,7 +49,7 @@ team_id = top[0].selectbox("Team", list(team_names), format_func=team_names.get,
 round_label = ui.round_picker(labels, key="team_round", container=top[1])
 st.query_params["team"] = str(team_id)
 
-detail = ui.team_detail(url, team_id, round_label)
+detail = ui.team_detail(url, team_id, round_label, actor)
 league = ui.league(url, round_label, "team").table
 row = league[league["team_id"] == team_id]
 
@@ -94,7 +95,7 @@ else:
         "Review": st.column_config.TextColumn("Review", width="small")})
 
 history = detail.scores_history
-criteria = ui.scored_round(url, round_label).criteria
+criteria = ui.league(url, round_label, "team").criteria
 # Local mode may preview another role's view; the review form follows the role shown.
 can_review = actor.is_admin and ui.current_role(actor)[0] == "admin"
 
@@ -117,12 +118,11 @@ def review_form(c) -> None:
             if st.form_submit_button("Save the review"):
                 status = "verified" if verdict == "Verify" else "challenged"
                 try:
-                    api.review_score(ui.engine(), c.score_id, status=status, actor=actor,
+                    review_service.review_score(ui.engine(), c.score_id, status=status, actor=actor,
                                      value=float(value) if status == "challenged" else None, note=note)
                 except KimError as exc:
                     st.error(str(exc))
                 else:
-                    ui.refresh()
                     st.success(f"Saved: {criterion.name} {status}.")
                     st.rerun()
 

@@ -1,7 +1,7 @@
 """Upload a return: download the template, upload a workbook, see every problem, then confirm.
 
 Nothing is saved until the person presses the confirm button; the checked return (an
-``api.Preview``) waits in ``st.session_state`` between reruns. A file whose headers are not
+``return_service.Preview``) waits in ``st.session_state`` between reruns. A file whose headers are not
 recognised gets a column-mapping form.
 """
 
@@ -13,7 +13,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import common
+from kim_metrics.services import returns as return_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
 from kim_metrics.reading.returns import FIELD_LABELS
@@ -51,7 +53,7 @@ def my_directorates(org: pd.DataFrame, email: str) -> list[str]:
 
 
 def template_bytes(engine, org: pd.DataFrame, round_label: str, directorate: str | None) -> bytes:
-    criteria = api.round_criteria(engine, round_label)
+    criteria = admin_service.round_criteria(engine, round_label)
     return write_template(io.BytesIO(), criteria=criteria, teams=org, round_label=round_label,
                           directorate=directorate)
 
@@ -62,7 +64,7 @@ def check(engine, data: bytes, name: str, round_label: str, mapping: dict | None
     with st.status(f"Checking {name}", expanded=True) as status:
         bar = st.progress(0.0, text="Starting")
         try:
-            result["preview"] = api.check_return(
+            result["preview"] = return_service.check_return(
                 engine, data, name, round_label, mapping, uploader=user,
                 progress=lambda f, msg: bar.progress(min(max(float(f), 0.0), 1.0), text=msg))
         except KimError as exc:
@@ -115,7 +117,7 @@ def mapping_form(data: bytes, name: str, error: ValidationError, file_hash: str)
             st.rerun()
 
 
-def show_preview(preview: api.Preview) -> None:
+def show_preview(preview: return_service.Preview) -> None:
     criteria = preview.criteria
     teams = preview.teams.sort_values(["directorate", "team"])
     table = insights.rag_matrix(teams, criteria).reset_index().rename(columns={"team": "Team"})
@@ -178,7 +180,7 @@ if uploaded is None:
     st.session_state.pop(CHECK_KEY, None)
 else:
     data = uploaded.getvalue()
-    digest = api.file_hash(data)
+    digest = common.file_hash(data)
     mapping = st.session_state.get(MAPPINGS_KEY, {}).get(digest)
     key = (digest, uploaded.name, round_label, tuple(sorted((mapping or {}).items())))
     state = st.session_state.get(CHECK_KEY)
@@ -217,11 +219,10 @@ else:
             if st.button(f"Confirm and save the return for {preview.round}", type="primary",
                          key="upload_confirm", icon=":material/save:"):
                 try:
-                    result = api.save_preview(engine, preview, uploader=user)
+                    result = return_service.save_preview(engine, preview, uploader=user)
                 except KimError as exc:
                     st.error(ui.md_escape(str(exc)))
                 else:
-                    ui.refresh()
                     message = (f"**Saved** {ui.md_escape(uploaded.name)} as return "
                                f"{result.return_id} for {result.round}: {result.teams} "
                                f"team{'s' if result.teams != 1 else ''}, {result.scores} scores"
@@ -236,7 +237,7 @@ else:
                     st.rerun()
 
 st.header("Earlier returns")
-earlier = api.returns(engine)
+earlier = return_service.returns(engine, actor=actor)
 if earlier.empty:
     st.caption("No returns yet.")
 else:

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kim_metrics.domain.access import local_admin
 from kim_metrics.reports.boardpack import boardpack_pdf  # noqa: E402
 from kim_metrics.storage.engine import make_engine  # noqa: E402
 from kim_metrics.services.demo import SAMPLE_DIRECTORATE, SAMPLE_ROUND, load_demo  # noqa: E402
@@ -57,8 +58,8 @@ def main() -> int:
         engine = make_engine(f"sqlite:///{work / 'kim.db'}")
         ensure_schema(engine)
         load_demo(engine)
-        letter = directorate_letter(engine, SAMPLE_ROUND, SAMPLE_DIRECTORATE, fmt="pdf", written=WRITTEN)
-        pack = boardpack_pdf(engine, SAMPLE_ROUND, written=WRITTEN)
+        letter = directorate_letter(engine, SAMPLE_ROUND, SAMPLE_DIRECTORATE, fmt="pdf", written=WRITTEN, actor=local_admin())
+        pack = boardpack_pdf(engine, SAMPLE_ROUND, written=WRITTEN, actor=local_admin())
         engine.dispose()
         for name, pdf in (("letter.png", letter), ("boardpack.png", pack)):
             path = render(pdf, OUT / name, work)

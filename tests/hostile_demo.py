@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.models import Directorate, Team
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.reports.exports import FORMULA_TRIGGERS
 from kim_metrics.reading.returns import ParsedReturn
 from kim_metrics.storage.schema import ensure_schema
-from kim_metrics.storage.returns import save_return
+from kim_metrics.services.returns import save_parsed
 
 ROUND = "2026-Q3"
 PAYLOADS = ['=HYPERLINK("http://evil","x")', "+1+1", "@SUM(A1)", "-2+3", "\tcmd"]
@@ -46,7 +46,7 @@ def build_demo_db(folder: Path):
         team_id = conn.execute(insert(Team).values(name=EVIL_TEAM, directorate_id=directorate,
                                                    information_managers="", active=True)
                                ).inserted_primary_key[0]
-    group = api.organisation(engine).query("directorate == @EVIL_DIRECTORATE")["group"].iloc[0]
+    group = admin_service.organisation(engine).query("directorate == @EVIL_DIRECTORATE")["group"].iloc[0]
     plan = [  # criterion, claimed, label, evidence, link, comment
         ("naming", 1.0, "Partly in place", PAYLOADS[0], "", ""),
         ("corporate_system", 0.0, "Not started", PAYLOADS[1], "", ""),
@@ -61,7 +61,7 @@ def build_demo_db(folder: Path):
         "criterion": cid, "claimed_raw": label, "claimed": claimed, "evidence": evidence,
         "evidence_link": link, "comment": comment, "sheet": "Return", "row": n + 2,
     } for n, (cid, claimed, label, evidence, link, comment) in enumerate(plan)])
-    save_return(engine, ParsedReturn(file_name="evil.csv", layout="long", scores=scores), ROUND,
+    save_parsed(engine, ParsedReturn(file_name="evil.csv", layout="long", scores=scores), ROUND,
                 uploader="im@example.gov.uk", file_hash="evil" * 16)
     return engine
 

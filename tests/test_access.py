@@ -6,8 +6,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from kim_metrics.services import api
-from kim_metrics.storage import organisation as org_store
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import audit as audit_service
+from kim_metrics.services import common
+from kim_metrics.services import league as league_service
+from kim_metrics.services import returns as return_service
+from kim_metrics.services import review as review_service
+from kim_metrics.services import scores as score_service
 from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER
 from kim_metrics.cli import main
 from kim_metrics.storage.models import Return, Score
@@ -25,9 +31,9 @@ ORG = pd.DataFrame({
 
 @pytest.fixture
 def org(engine):
-    org_store.save_org(engine, ORG)
-    api.grant_role(engine, "perm.sec@dept.gov.uk", EXECUTIVE, actor="local-admin")
-    api.grant_role(engine, "kim.lead@dept.gov.uk", ADMIN, actor="local-admin")
+    admin_service.save_organisation(engine, ORG)
+    admin_service.grant_role(engine, "perm.sec@dept.gov.uk", EXECUTIVE, actor="local-admin")
+    admin_service.grant_role(engine, "kim.lead@dept.gov.uk", ADMIN, actor="local-admin")
     return engine
 
 
@@ -46,8 +52,8 @@ def _counts(engine):
     ("someone@dept.gov.uk", VIEWER, set(), set()),
 ])
 def test_roles_come_from_the_email(org, email, role, directorates, teams):
-    who = api.resolve_actor(org, email)
-    names = dict(zip(api.organisation(org)["team_id"], api.organisation(org)["team"]))
+    who = common.resolve_actor(org, email)
+    names = dict(zip(admin_service.organisation(org)["team_id"], admin_service.organisation(org)["team"]))
     assert who.role == role
     assert set(who.directorates) == directorates
     assert {names[t] for t in who.teams} == teams
@@ -56,51 +62,51 @@ def test_roles_come_from_the_email(org, email, role, directorates, teams):
 def test_information_manager_cannot_submit_for_another_directorate(org, tmp_path):
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS, "Estates": NOTHING}))
     with pytest.raises(PermissionDenied, match="not an information manager for Estates"):
-        api.check_return(org, path.read_bytes(), path.name, "2026-Q3", uploader="im.policy@dept.gov.uk")
-    preview = api.check_return(org, path.read_bytes(), path.name, "2026-Q3")  # a forged preview
+        return_service.check_return(org, path.read_bytes(), path.name, "2026-Q3", uploader="im.policy@dept.gov.uk")
+    preview = return_service.check_return(org, path.read_bytes(), path.name, "2026-Q3")  # a forged preview
     with pytest.raises(PermissionDenied, match="Estates"):
-        api.save_preview(org, preview, uploader="im.policy@dept.gov.uk")
+        return_service.save_preview(org, preview, uploader="im.policy@dept.gov.uk")
     assert _counts(org) == (0, 0)
-    assert api.rounds(org) == []
+    assert league_service.rounds(org) == []
 
 
 def test_information_manager_submits_for_own_teams(org, tmp_path):
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS, "Fiscal": NOTHING}))
-    preview = api.check_return(org, path.read_bytes(), path.name, "2026-Q3", uploader="im.policy@dept.gov.uk")
-    saved = api.save_preview(org, preview, uploader="im.policy@dept.gov.uk")
+    preview = return_service.check_return(org, path.read_bytes(), path.name, "2026-Q3", uploader="im.policy@dept.gov.uk")
+    saved = return_service.save_preview(org, preview, uploader="im.policy@dept.gov.uk")
     assert saved.teams == 2
-    assert api.returns(org).iloc[0]["uploader"] == "im.policy@dept.gov.uk"
+    assert return_service.returns(org, actor=local_admin()).iloc[0]["uploader"] == "im.policy@dept.gov.uk"
 
 
 @pytest.mark.parametrize("email", ["perm.sec@dept.gov.uk", "pat.lee@dept.gov.uk", "someone@dept.gov.uk"])
 def test_executive_director_and_viewer_cannot_write(org, tmp_path, email):
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS}))
-    preview = api.check_return(org, path.read_bytes(), path.name, "2026-Q3")
+    preview = return_service.check_return(org, path.read_bytes(), path.name, "2026-Q3")
     with pytest.raises(PermissionDenied):
-        api.save_preview(org, preview, uploader=email)
+        return_service.save_preview(org, preview, uploader=email)
     with pytest.raises(PermissionDenied):
-        api.open_round(org, "2026-Q4", actor=email)
+        admin_service.open_round(org, "2026-Q4", actor=email)
     with pytest.raises(PermissionDenied):
-        api.load_criteria(org, api.current_criteria(org).to_toml(), actor=email)
+        admin_service.load_criteria(org, admin_service.current_criteria(org).to_toml(), actor=email)
     with pytest.raises(PermissionDenied):
-        api.grant_role(org, email, ADMIN, actor=email)
+        admin_service.grant_role(org, email, ADMIN, actor=email)
     assert _counts(org) == (0, 0)
 
 
 def test_only_admin_reviews_scores(org, tmp_path):
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS}))
-    api.save_preview(org, api.check_return(org, path.read_bytes(), path.name, "2026-Q3"), uploader="local-admin")
-    score_id = int(api.scored_round(org).scores["score_id"].iloc[0])
+    return_service.save_preview(org, return_service.check_return(org, path.read_bytes(), path.name, "2026-Q3"), uploader="local-admin")
+    score_id = int(score_service.scored_round(org, actor=local_admin()).scores["score_id"].iloc[0])
     with pytest.raises(PermissionDenied):
-        api.review_score(org, score_id, status="verified", actor="perm.sec@dept.gov.uk")
-    api.review_score(org, score_id, status="verified", actor="kim.lead@dept.gov.uk")
+        review_service.review_score(org, score_id, status="verified", actor="perm.sec@dept.gov.uk")
+    review_service.review_score(org, score_id, status="verified", actor="kim.lead@dept.gov.uk")
 
 
 def test_director_sees_only_their_directorate(org):
-    director = api.resolve_actor(org, "pat.lee@dept.gov.uk")
+    director = common.resolve_actor(org, "pat.lee@dept.gov.uk")
     assert director.may_view_directorate("Policy")
     assert not director.may_view_directorate("Corporate")
-    executive = api.resolve_actor(org, "perm.sec@dept.gov.uk")
+    executive = common.resolve_actor(org, "perm.sec@dept.gov.uk")
     assert executive.may_view_directorate("Corporate")
 
 
@@ -122,16 +128,16 @@ def _score(record: dict, team: str, criterion: str) -> str:
 
 def test_audit_trail_records_save_challenge_and_resave(org, tmp_path, capsys):
     first = write_csv(tmp_path / "a.csv", long_rows({"Tax Policy": FULL_MARKS}))
-    api.save_preview(org, api.check_return(org, first.read_bytes(), "a.csv", "2026-Q3"),
+    return_service.save_preview(org, return_service.check_return(org, first.read_bytes(), "a.csv", "2026-Q3"),
                      uploader="im.policy@dept.gov.uk")
-    scores = api.scored_round(org).scores
+    scores = score_service.scored_round(org, actor=local_admin()).scores
     naming = int(scores.loc[scores["criterion"] == "naming", "score_id"].iloc[0])
-    api.review_score(org, naming, status="challenged", value=1, note="Only one folder follows it",
+    review_service.review_score(org, naming, status="challenged", value=1, note="Only one folder follows it",
                      actor="kim.lead@dept.gov.uk")
     second = write_csv(tmp_path / "b.csv", long_rows({"Tax Policy": dict(FULL_MARKS, naming=2)}))
-    api.save_preview(org, api.check_return(org, second.read_bytes(), "b.csv", "2026-Q3"),
+    return_service.save_preview(org, return_service.check_return(org, second.read_bytes(), "b.csv", "2026-Q3"),
                      uploader="im.policy@dept.gov.uk")
-    trail = api.audit_trail(org, round_label="2026-Q3")
+    trail = audit_service.audit_trail(org, round_label="2026-Q3", reader=local_admin())
     steps = trail[trail["action"].isin(["return saved", "score challenged"])]
     assert steps["action"].tolist() == ["return saved", "score challenged", "return saved"]
     assert steps["actor"].tolist() == ["im.policy@dept.gov.uk", "kim.lead@dept.gov.uk", "im.policy@dept.gov.uk"]
@@ -151,11 +157,11 @@ def test_audit_trail_records_save_challenge_and_resave(org, tmp_path, capsys):
 
 def test_challenged_score_counts_at_reviewed_level(org, tmp_path):
     path = write_csv(tmp_path / "a.csv", long_rows({"Tax Policy": FULL_MARKS}))
-    api.save_preview(org, api.check_return(org, path.read_bytes(), "a.csv", "2026-Q3"), uploader="local-admin")
-    scores = api.scored_round(org).scores
+    return_service.save_preview(org, return_service.check_return(org, path.read_bytes(), "a.csv", "2026-Q3"), uploader="local-admin")
+    scores = score_service.scored_round(org, actor=local_admin()).scores
     naming = int(scores.loc[scores["criterion"] == "naming", "score_id"].iloc[0])
-    api.review_score(org, naming, status="challenged", value=0, note="No evidence of use", actor="local-admin")
-    team = api.scored_round(org).teams.set_index("team").loc["Tax Policy"]
+    review_service.review_score(org, naming, status="challenged", value=0, note="No evidence of use", actor="local-admin")
+    team = score_service.scored_round(org, actor=local_admin()).teams.set_index("team").loc["Tax Policy"]
     assert team["naming.rag"] == "Red"
-    assert api.review_mix(org) == {"verified": 0, "challenged": 1, "self-declared": 6}
+    assert league_service.review_mix(org) == {"verified": 0, "challenged": 1, "self-declared": 6}
     assert team["score"] == round((6.5 * 100) / 7.5, 1)

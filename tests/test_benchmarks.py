@@ -15,7 +15,8 @@ from benchmarks.__main__ import goals_met
 from benchmarks.__main__ import main as bench_main
 from benchmarks.generate import RETURN_HEADERS, generate_department, org_rows, write_return_xlsx
 from benchmarks.load import load_department, load_org, sqlite_database
-from kim_metrics.services import api
+from kim_metrics.services import league as league_service
+from kim_metrics.services import returns as return_service
 
 SEED = 7
 
@@ -61,7 +62,7 @@ def test_generated_return_reads_back_through_reader_and_validation(dept, tmp_pat
     db = sqlite_database(tmp_path / "kim.db")
     try:
         load_org(db, dept)
-        preview = api.check_return(db.engine, path.read_bytes(), path.name, dept.return_round)
+        preview = return_service.check_return(db.engine, path.read_bytes(), path.name, dept.return_round)
     finally:
         db.dispose()
     got = preview.parsed.scores.sort_values(["team_id", "criterion"]).reset_index(drop=True)
@@ -81,7 +82,7 @@ def test_bulk_loaded_department_gives_a_league(dept, tmp_path):
     db = sqlite_database(tmp_path / "kim.db")
     try:
         assert load_department(db, dept) == 30 * 7 * 3
-        league = api.league(db.engine)
+        league = league_service.league(db.engine)
     finally:
         db.dispose()
     assert league.round.label == "2021-Q3" and league.previous.label == "2021-Q2"

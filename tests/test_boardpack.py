@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from kim_metrics.services import api
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import league as league_service
+from kim_metrics.services import scores as score_service
 from kim_metrics.reports.boardpack import board_data, boardpack_pdf, key_messages
 from kim_metrics.reports.exports import safe_text
 from kim_metrics.domain.scoring import rag_mix
@@ -26,7 +28,7 @@ def engine(hostile_demo):
 @pytest.fixture(scope="module")
 def pack(engine, tmp_path_factory):
     path = tmp_path_factory.mktemp("pack") / "boardpack.pdf"
-    path.write_bytes(boardpack_pdf(engine, ROUND, written=WRITTEN))
+    path.write_bytes(boardpack_pdf(engine, ROUND, written=WRITTEN, actor=local_admin()))
     return path
 
 
@@ -48,13 +50,13 @@ def test_pack_is_a_few_pages_with_a_title(pack, text):
 
 
 def test_headline_figures_come_from_rag_trend(engine, text):
-    trend = api.rag_trend(engine)
+    trend = league_service.trend(engine)
     now = trend[trend["round"] == ROUND].iloc[0]
     before = trend[trend["round"] == "2026-Q2"].iloc[0]
     flat = squash(text)
     assert f"The department scores {now['score']:.1f} out of 100" in flat
     assert f"from {before['score']:.1f} in 2026-Q2" in flat
-    teams = api.league(engine, ROUND, "team").table
+    teams = league_service.league(engine, ROUND, "team").table
     assert f"{now['Green']} of {len(teams)} teams are Green and {now['Red']} are Red" in flat
     assert f"{now['No return']} teams sent no return" in flat
     # Every round of the trend is on the chart.
@@ -63,13 +65,13 @@ def test_headline_figures_come_from_rag_trend(engine, text):
 
 
 def test_board_data_agrees_with_the_api(engine):
-    b = board_data(engine, ROUND, WRITTEN)
-    trend = api.rag_trend(engine)
+    b = board_data(engine, ROUND, WRITTEN, actor=local_admin())
+    trend = league_service.trend(engine)
     now = trend[trend["round"] == ROUND].iloc[0]
     assert b.department["score"] == now["score"]
-    scored = api.scored_round(engine, ROUND)
+    scored = score_service.scored_round(engine, ROUND, actor=local_admin())
     assert rag_mix(scored.teams, scored.criteria) == {k: int(now[k]) for k in ("Red", "Amber", "Green", "No return")}
-    league = api.league(engine, ROUND, "team").table
+    league = league_service.league(engine, ROUND, "team").table
     pd.testing.assert_frame_equal(b.teams, league)
     # The weakest criterion is the lowest mean over the teams that returned.
     returned = league[league["returned"]]
@@ -80,7 +82,7 @@ def test_board_data_agrees_with_the_api(engine):
 
 def test_top_bottom_movers_and_non_returns_are_in_the_pack(engine, text):
     flat = squash(text)
-    league = api.league(engine, ROUND, "team").table
+    league = league_service.league(engine, ROUND, "team").table
     ranked = league[league["rank"].notna()]
     for row in pd.concat([ranked.head(10), ranked.tail(10)]).to_dict("records"):
         assert safe_text(row["name"])[:22] in flat
@@ -91,9 +93,9 @@ def test_top_bottom_movers_and_non_returns_are_in_the_pack(engine, text):
     assert top_rise["name"][:22] in flat and top_fall["name"][:22] in flat
     for name in league[~league["returned"]]["name"]:
         assert name in flat
-    for name in api.league(engine, ROUND, "directorate").table["name"]:
+    for name in league_service.league(engine, ROUND, "directorate").table["name"]:
         assert name in flat
-    b = board_data(engine, ROUND, WRITTEN)
+    b = board_data(engine, ROUND, WRITTEN, actor=local_admin())
     assert f"Weakest criterion: {b.weakest()['name']}"[:60] in flat
     for message in key_messages(b):
         assert squash(message)[:50] in flat
@@ -111,15 +113,15 @@ def test_pack_renders(pack):
 
 
 def test_first_round_pack(engine):
-    first = api.rounds(engine)[0].label
+    first = league_service.rounds(engine)[0].label
     text = "\n".join(p.extract_text() for p in PdfReader(__import__("io").BytesIO(
-        boardpack_pdf(engine, first, written=WRITTEN))).pages)
+        boardpack_pdf(engine, first, written=WRITTEN, actor=local_admin()))).pages)
     assert f"board pack, {first}" in text
     assert "first round" in text
 
 
 def test_latest_round_by_default(engine):
-    b = board_data(engine)
+    b = board_data(engine, actor=local_admin())
     assert b.round == ROUND
 
 
@@ -142,10 +144,10 @@ def test_pdfs_work_without_a_unicode_font(engine, monkeypatch):
     from kim_metrics.reports.letters import directorate_letter
 
     monkeypatch.setattr(charts, "unicode_fonts", lambda: None)
-    pack = PdfReader(io.BytesIO(boardpack_pdf(engine, ROUND, written=WRITTEN)))
+    pack = PdfReader(io.BytesIO(boardpack_pdf(engine, ROUND, written=WRITTEN, actor=local_admin())))
     text = "\n".join(p.extract_text() for p in pack.pages)
     assert "▲" not in text and "up " in text
     assert f"board pack, {ROUND}" in text
     assert "'" + EVIL_TEAM in squash(text)
-    letter = PdfReader(io.BytesIO(directorate_letter(engine, ROUND, "Finance Directorate", "pdf")))
+    letter = PdfReader(io.BytesIO(directorate_letter(engine, ROUND, "Finance Directorate", "pdf", actor=local_admin())))
     assert "Finance Directorate" in letter.pages[0].extract_text()

@@ -19,9 +19,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import league as league_service
+from kim_metrics.services import returns as return_service
 from kim_metrics.storage import engine as engine_mod
-from kim_metrics.storage import organisation as org_store
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
 from kim_metrics.storage.models import Return, Score, Team
 from kim_metrics.storage.engine import make_engine, retry_when_busy
@@ -52,9 +53,9 @@ def child_url(engine: Engine) -> str:
 def _save(url: str, path: str, barrier, results) -> None:
     engine = make_engine(url)
     try:
-        preview = api.check_return(engine, Path(path).read_bytes(), Path(path).name, ROUND)
+        preview = return_service.check_return(engine, Path(path).read_bytes(), Path(path).name, ROUND)
         barrier.wait(timeout=120)
-        saved = api.save_preview(engine, preview, uploader=LOCAL_ADMIN_EMAIL)
+        saved = return_service.save_preview(engine, preview, uploader=LOCAL_ADMIN_EMAIL)
         results.put(("saved", Path(path).name, saved.return_id, saved.superseded))
     except KimError as exc:
         results.put(("refused", Path(path).name, str(exc), 0))
@@ -98,7 +99,7 @@ def _count(engine: Engine, model) -> int:
 
 
 def test_eight_returns_for_eight_teams_at_once(engine: Engine, tmp_path: Path) -> None:
-    org_store.save_org(engine, _org(TEAMS))
+    admin_service.save_organisation(engine, _org(TEAMS))
     paths = [write_csv(tmp_path / f"r{i}.csv", long_rows({team: FULL_MARKS}, evidence=f"Return {i}"))
              for i, team in enumerate(TEAMS)]
 
@@ -114,14 +115,14 @@ def test_eight_returns_for_eight_teams_at_once(engine: Engine, tmp_path: Path) -
     # Each team's scores are the ones its own return carried.
     assert all(current.loc[current["team"] == f"Team {i}", "evidence"].eq(f"Return {i}").all()
                for i in range(WRITERS))
-    assert len(api.rounds(engine)) == 1
+    assert len(league_service.rounds(engine)) == 1
 
 
 def test_eight_returns_touching_the_same_team_at_once(engine: Engine, tmp_path: Path) -> None:
     # Every return carries the shared team and one of its own: the saves must take turns, each
     # superseding the shared team's scores from the one before.
     shared, own = "Shared Team", TEAMS
-    org_store.save_org(engine, _org([shared, *own]))
+    admin_service.save_organisation(engine, _org([shared, *own]))
     paths = [write_csv(tmp_path / f"r{i}.csv",
                        long_rows({shared: FULL_MARKS, team: FULL_MARKS}, evidence=f"Return {i}"))
              for i, team in enumerate(own)]
@@ -141,16 +142,16 @@ def test_eight_returns_touching_the_same_team_at_once(engine: Engine, tmp_path: 
 
 
 def test_a_save_waits_for_another_writer_instead_of_failing(sqlite_engine: Engine, tmp_path: Path) -> None:
-    org_store.save_org(sqlite_engine, _org(TEAMS[:1]))
+    admin_service.save_organisation(sqlite_engine, _org(TEAMS[:1]))
     path = write_csv(tmp_path / "r.csv", long_rows({TEAMS[0]: FULL_MARKS}))
-    preview = api.check_return(sqlite_engine, path.read_bytes(), "r.csv", ROUND)
+    preview = return_service.check_return(sqlite_engine, path.read_bytes(), "r.csv", ROUND)
     import sqlite3
     blocker = sqlite3.connect(sqlite_engine.url.database, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a while
     release = Thread(target=lambda: (time.sleep(1.0), blocker.execute("COMMIT")))
     release.start()
     started = time.monotonic()
-    saved = api.save_preview(sqlite_engine, preview, uploader=LOCAL_ADMIN_EMAIL)
+    saved = return_service.save_preview(sqlite_engine, preview, uploader=LOCAL_ADMIN_EMAIL)
     release.join()
     blocker.close()
     assert saved.scores == 7 and time.monotonic() - started >= 0.9

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Engine
 
-from kim_metrics.services import api
-from kim_metrics.storage import returns as return_store
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import returns as return_service
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
 from kim_metrics.storage.models import Directorate, Return, Score, Team
 from kim_metrics.storage.engine import make_engine
@@ -48,7 +48,7 @@ def _organisation(engine: Engine) -> None:
 
 
 def _big_return(engine: Engine) -> ParsedReturn:
-    org = api.organisation(engine)
+    org = admin_service.organisation(engine)
     scores = org[["team_id", "team", "directorate", "group"]].merge(
         pd.DataFrame({"criterion": list(SCORE_VALUES), "claimed": list(SCORE_VALUES.values())}), how="cross")
     scores["claimed_raw"] = scores["claimed"].map(lambda v: f"{v:g}")
@@ -71,7 +71,7 @@ def _save_then_hang(url: str, parsed: ParsedReturn, marker: str) -> None:
             Path(marker).write_text("in transaction")
             time.sleep(600)
 
-    return_store.save_return(engine, parsed, ROUND, uploader=LOCAL_ADMIN_EMAIL, file_hash="f" * 64)
+    return_service.save_parsed(engine, parsed, ROUND, uploader=LOCAL_ADMIN_EMAIL, file_hash="f" * 64)
     Path(marker).write_text("finished")
 
 
@@ -96,7 +96,7 @@ def test_a_save_killed_half_way_leaves_the_database_as_it_was(engine: Engine, tm
     # An earlier return for some of the teams, so the killed save had scores to supersede.
     first = write_csv(tmp_path / "first.csv", long_rows({"Team 0000": FULL_MARKS, "Team 0001": FULL_MARKS},
                                                         directorate="Operations", group="Delivery"))
-    api.save_preview(engine, api.check_return(engine, first.read_bytes(), "first.csv", ROUND),
+    return_service.save_preview(engine, return_service.check_return(engine, first.read_bytes(), "first.csv", ROUND),
                      uploader=LOCAL_ADMIN_EMAIL)
     parsed = _big_return(engine)
     before = database_dump(engine)
@@ -126,7 +126,7 @@ def test_a_save_killed_half_way_leaves_the_database_as_it_was(engine: Engine, tm
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     second = write_csv(tmp_path / "second.csv", long_rows({"Team 0001": FULL_MARKS}, evidence="Again",
                                                           directorate="Operations", group="Delivery"))
-    saved = api.save_preview(restarted, api.check_return(restarted, second.read_bytes(), "second.csv", ROUND),
+    saved = return_service.save_preview(restarted, return_service.check_return(restarted, second.read_bytes(), "second.csv", ROUND),
                              uploader=LOCAL_ADMIN_EMAIL)
     assert saved.superseded == 7
     with restarted.connect() as conn:

@@ -22,7 +22,8 @@ from kim_metrics.reading.returns import parse_return
 from kim_metrics.domain.scoring import score_rows, team_scores
 from kim_metrics.storage.schema import ensure_schema
 from kim_metrics.storage.rounds import list_rounds
-from kim_metrics.storage.organisation import org_frame, save_org
+from kim_metrics.storage.organisation import org_frame
+from kim_metrics.services.admin import save_organisation
 from kim_metrics.storage.returns import returns_frame
 from kim_metrics.storage.scores import round_scores
 
@@ -185,7 +186,7 @@ def test_load_demo_leaves_a_real_organisation_alone(tmp_path: Path) -> None:
     real = pd.DataFrame([{"team": "Records", "directorate": "Knowledge", "group": "Corporate",
                           "director": "", "information_managers": []}])
     ensure_schema(engine)
-    save_org(engine, real)
+    save_organisation(engine, real)
     assert load_demo(engine)["loaded"] is False
     with engine.connect() as conn:
         assert org_frame(conn)["team"].tolist() == ["Records"]
@@ -215,13 +216,14 @@ def test_sample_files_read_back_cleanly(tmp_path: Path, criteria: CriteriaSet,
 
 def test_shipped_samples_load_cleanly_into_the_demo(tmp_path: Path) -> None:
     """data/samples/ is what people try first: each file must check cleanly against the demo."""
-    from kim_metrics.services import api
+    from kim_metrics.services import admin as admin_service
+    from kim_metrics.services import returns as return_service
     samples = Path(__file__).resolve().parent.parent / "data" / "samples"
     engine = _engine(tmp_path)
     load_demo(engine)
     for name in ("sample-return-long.xlsx", "sample-return-wide.csv"):
-        preview = api.check_return(engine, (samples / name).read_bytes(), name, "2026-Q3")
+        preview = return_service.check_return(engine, (samples / name).read_bytes(), name, "2026-Q3")
         assert len(preview.teams) > 0 and (preview.scores["criterion"].nunique() == 7)
-    counts = api.load_org(engine, (samples / "demo-organisation.xlsx").read_bytes(),
+    counts = admin_service.load_org(engine, (samples / "demo-organisation.xlsx").read_bytes(),
                           "demo-organisation.xlsx", actor="local-admin")
     assert counts["teams_added"] == 0 and counts["teams_retired"] == 0

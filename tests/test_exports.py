@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from kim_metrics.services import api
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import league as league_service
+from kim_metrics.services import scores as score_service
 from kim_metrics.reports.exports import (_write_sheet, export_league, export_scores_csv,
                                  league_csv, league_frame, league_xlsx, neutralise, safe_text)
 from kim_metrics.domain.league import league_records
@@ -31,12 +33,12 @@ def engine(hostile_demo):
 
 @pytest.fixture(scope="module")
 def team_league(engine):
-    return api.league(engine, ROUND, "team")
+    return league_service.league(engine, ROUND, "team")
 
 
 @pytest.fixture(scope="module")
 def workbook(engine):
-    return load_workbook(io.BytesIO(export_league(engine, ROUND, "team", "xlsx")))
+    return load_workbook(io.BytesIO(export_league(engine, ROUND, "team", "xlsx", actor=local_admin())))
 
 
 def _rows(ws) -> tuple[list[str], list[dict]]:
@@ -121,7 +123,7 @@ def test_xlsx_rag_cells_are_filled_and_worded(workbook, team_league):
 
 
 def test_xlsx_scores_sheet_lists_every_score_with_evidence(engine, workbook):
-    scored = api.scored_round(engine, ROUND)
+    scored = score_service.scored_round(engine, ROUND, actor=local_admin())
     headers, rows = _rows(workbook["Scores"])
     assert len(rows) == len(scored.scores)
     assert {"Team", "Criterion", "Claimed", "Counts as", "RAG", "Evidence", "Evidence link",
@@ -152,8 +154,8 @@ def test_xlsx_has_no_formula_anywhere(workbook):
 
 @pytest.mark.parametrize("level", ["directorate", "group"])
 def test_xlsx_other_levels_match_the_round(engine, level):
-    result = api.league(engine, ROUND, level)
-    wb = load_workbook(io.BytesIO(export_league(engine, ROUND, level, "xlsx")))
+    result = league_service.league(engine, ROUND, level)
+    wb = load_workbook(io.BytesIO(export_league(engine, ROUND, level, "xlsx", actor=local_admin())))
     _, rows = _rows(wb["League"])
     assert [r["Name"] for r in rows] == list(result.table["name"])
     assert [r["Rank"] for r in rows] == [None if pd.isna(v) else int(v) for v in result.table["rank"]]
@@ -169,7 +171,7 @@ def test_xlsx_about_sheet_names_the_round(workbook):
 # CSV and JSON ------------------------------------------------------------------------------
 
 def test_csv_league_matches_the_round_and_is_inert(engine, team_league):
-    text = export_league(engine, ROUND, "team", "csv").decode("utf-8")
+    text = export_league(engine, ROUND, "team", "csv", actor=local_admin()).decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     table = team_league.table
     assert [r["Name"] for r in rows] == [safe_text(n) for n in table["name"]]
@@ -183,7 +185,7 @@ def test_csv_league_matches_the_round_and_is_inert(engine, team_league):
 
 
 def test_scores_csv_keeps_evidence_inert(engine):
-    rows = list(csv.DictReader(io.StringIO(export_scores_csv(engine, ROUND).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(export_scores_csv(engine, ROUND, actor=local_admin()).decode("utf-8"))))
     evidence = {r["Evidence"] for r in rows}
     for payload in PAYLOADS:
         assert "'" + payload in evidence
@@ -195,7 +197,7 @@ def test_scores_csv_keeps_evidence_inert(engine):
 
 
 def test_json_matches_the_round_and_keeps_values_as_stored(engine, team_league):
-    records = json.loads(export_league(engine, ROUND, "team", "json"))
+    records = json.loads(export_league(engine, ROUND, "team", "json", actor=local_admin()))
     assert records == json.loads(json.dumps(league_records(team_league.table, team_league.criteria, "team")))
     assert EVIL_TEAM in [r["name"] for r in records]   # JSON is for programs, not spreadsheets
     first = records[0]
@@ -210,7 +212,7 @@ def test_league_xlsx_without_round_details_still_works(team_league):
 
 def test_unknown_format_is_refused(engine):
     with pytest.raises(ValueError):
-        export_league(engine, ROUND, "team", "ods")
+        export_league(engine, ROUND, "team", "ods", actor=local_admin())
 
 
 def test_cli_league_xlsx_and_csv(engine, tmp_path, capsys):

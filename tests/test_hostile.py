@@ -2,7 +2,7 @@
 is refused leaves the database exactly as it was.
 
 The corpus is built by ``tests/badfiles.py`` into a temporary folder. Every file goes through
-``api.check_return`` (and, when accepted, ``save_preview``) on every backend, and through
+``return_service.check_return`` (and, when accepted, ``save_preview``) on every backend, and through
 ``python -m kim_metrics ingest`` in a separate process: forked from the test and run with
 ``runpy`` exactly as ``-m`` runs it, so fifty-odd runs do not each pay for a fresh interpreter;
 a sample also goes through a fresh interpreter.
@@ -26,9 +26,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import returns as return_service
 from kim_metrics.reading import safety
-from kim_metrics.storage import organisation as org_store
 from kim_metrics.storage.models import Score, Team
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
@@ -53,13 +54,13 @@ def org_engine(request, tmp_path_factory) -> Iterator[Engine]:
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'kim.db'}")
         ensure_schema(engine)
-        org_store.save_org(engine, ORG)
+        admin_service.save_organisation(engine, ORG)
         yield engine
         engine.dispose()
         return
     for engine in _postgres_engine():
         ensure_schema(engine)
-        org_store.save_org(engine, ORG)
+        admin_service.save_organisation(engine, ORG)
         yield engine
 
 
@@ -110,14 +111,14 @@ def test_corpus_file_through_check_return(org_engine: Engine, corpus: dict[str, 
     data = corpus[name].read_bytes()
     before = database_dump(org_engine)
     try:
-        preview = api.check_return(org_engine, data, name, ROUND)
+        preview = return_service.check_return(org_engine, data, name, ROUND)
     except (ReadError, ValidationError) as exc:
         assert not entry.accepted, f"{name} should be accepted but: {exc}"
         _assert_refusal(entry, exc)
         assert database_dump(org_engine) == before
         return
     assert entry.accepted, f"{name} should be refused with {entry.says}"
-    saved = api.save_preview(org_engine, preview, uploader=UPLOADER)
+    saved = return_service.save_preview(org_engine, preview, uploader=UPLOADER)
     assert saved.scores == 14 and saved.teams == 2
     stored = _stored_text(org_engine, saved.return_id)
     for key, fields in entry.stored.items():
@@ -178,7 +179,7 @@ def base_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("base") / "kim.db"
     engine = make_engine(f"sqlite:///{path}")
     ensure_schema(engine)
-    org_store.save_org(engine, ORG)
+    admin_service.save_organisation(engine, ORG)
     engine.dispose()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -276,7 +277,7 @@ def test_long_names_are_refused_before_postgres_would(engine: Engine, tmp_path: 
     # No organisation loaded: the return's teams would be created, and the name column is 200 wide.
     path = write_csv(tmp_path / "r.csv", long_rows({"T" * 250: FULL_MARKS}, directorate="D" * 201))
     with pytest.raises(ValidationError) as caught:
-        api.check_return(engine, path.read_bytes(), "r.csv", ROUND)
+        return_service.check_return(engine, path.read_bytes(), "r.csv", ROUND)
     columns = {p.column for p in caught.value.problems}
     assert {"Team", "Directorate"} <= columns
     assert "names may have at most 200" in str(caught.value)
@@ -284,17 +285,17 @@ def test_long_names_are_refused_before_postgres_would(engine: Engine, tmp_path: 
 
 def test_text_with_control_characters_saves_on_every_backend(engine: Engine) -> None:
     # PostgreSQL refuses NUL in text outright; the reader's rule means it never gets one.
-    org_store.save_org(engine, ORG)
+    admin_service.save_organisation(engine, ORG)
     data = CORPUS["control-characters.xlsx"].build()
-    saved = api.save_preview(engine, api.check_return(engine, data, "c.xlsx", ROUND), uploader=UPLOADER)
+    saved = return_service.save_preview(engine, return_service.check_return(engine, data, "c.xlsx", ROUND), uploader=UPLOADER)
     assert _stored_text(engine, saved.return_id)[("Data Office", "naming")]["evidence"] == badfiles._CTRL_CLEAN
 
 
 def test_file_name_with_control_characters_is_cleaned(engine: Engine) -> None:
-    org_store.save_org(engine, ORG)
-    saved = api.save_preview(engine, api.check_return(engine, badfiles.csv_bytes(), "ret\x00urn\x07.csv", ROUND),
+    admin_service.save_organisation(engine, ORG)
+    saved = return_service.save_preview(engine, return_service.check_return(engine, badfiles.csv_bytes(), "ret\x00urn\x07.csv", ROUND),
                              uploader=UPLOADER)
-    assert api.returns(engine)["file_name"].tolist() == ["return.csv"]
+    assert return_service.returns(engine, actor=local_admin())["file_name"].tolist() == ["return.csv"]
     assert saved.scores == 14
 
 

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kim_metrics.services import api
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import returns as return_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.criteria import NO_RETURN, criteria_from_dict
 from kim_metrics.domain.errors import Problem, ValidationError
@@ -215,7 +217,7 @@ def test_mapping_from_odd_headers_lets_the_return_through(sqlite_engine, criteri
             for r in long_rows({"Records Team": FULL_MARKS})]
     data = pd.DataFrame(rows, columns=headers).to_csv(index=False).encode()
     with pytest.raises(ValidationError) as caught:
-        api.check_return(sqlite_engine, data, "odd.csv", "2026-Q1")
+        return_service.check_return(sqlite_engine, data, "odd.csv", "2026-Q1")
     problem = insights.unknown_columns(caught.value)
     assert problem is not None
     found = insights.file_headers(data, "odd.csv", problem)
@@ -224,7 +226,7 @@ def test_mapping_from_odd_headers_lets_the_return_through(sqlite_engine, criteri
                "score": "Self rating", "evidence": "Proof", "directorate": "Dir", "group": "Grp"}
     mapping, messages = insights.mapping_from_choices(choices)
     assert messages == []
-    preview = api.check_return(sqlite_engine, data, "odd.csv", "2026-Q1", mapping)
+    preview = return_service.check_return(sqlite_engine, data, "odd.csv", "2026-Q1", mapping)
     assert preview.teams["team"].tolist() == ["Records Team"]
     assert preview.teams["score"].tolist() == [100.0]
 
@@ -287,7 +289,7 @@ def test_criteria_editor_problems_are_reported(criteria, column, value, message)
 def _save(engine, teams: dict, round_label: str, evidence: str = "Checked in March"):
     rows = long_rows(teams, evidence=evidence)
     data = pd.DataFrame(rows, columns=RETURN_HEADERS).to_csv(index=False).encode()
-    api.save_preview(engine, api.check_return(engine, data, f"{round_label}.csv", round_label),
+    return_service.save_preview(engine, return_service.check_return(engine, data, f"{round_label}.csv", round_label),
                      uploader="local-admin")
 
 
@@ -295,10 +297,10 @@ def test_team_detail_scores_evidence_and_history(sqlite_engine):
     _save(sqlite_engine, {"Records": NOTHING, "Archive": FULL_MARKS}, "2026-Q1")
     _save(sqlite_engine, {"Records": FULL_MARKS}, "2026-Q2", evidence="")   # claims without evidence
     _save(sqlite_engine, {"Archive": FULL_MARKS}, "2026-Q2")
-    org = api.organisation(sqlite_engine)
+    org = admin_service.organisation(sqlite_engine)
     records = int(org.loc[org["team"] == "Records", "team_id"].iloc[0])
 
-    detail = insights.team_detail(sqlite_engine, records)
+    detail = insights.team_detail(sqlite_engine, records, actor=local_admin())
     assert (detail.team, detail.directorate, detail.round) == ("Records", "Digital", "2026-Q2")
     naming = detail.criteria.set_index("criterion").loc["naming"]
     assert naming["claimed"] == "3" and naming["counted"] == "Not started"
@@ -311,7 +313,7 @@ def test_team_detail_scores_evidence_and_history(sqlite_engine):
     assert len(detail.scores_history) == 14
     assert detail.scores_history.groupby("round")["unevidenced"].sum().tolist() == [0, 7]
 
-    first = insights.team_detail(sqlite_engine, records, "2026-Q1")
+    first = insights.team_detail(sqlite_engine, records, "2026-Q1", actor=local_admin())
     assert first.criteria["evidence"].eq("Checked in March").all()
     assert not first.criteria["unevidenced"].any()
 
@@ -319,9 +321,9 @@ def test_team_detail_scores_evidence_and_history(sqlite_engine):
 def test_team_detail_round_without_return(sqlite_engine):
     _save(sqlite_engine, {"Records": FULL_MARKS, "Archive": FULL_MARKS}, "2026-Q1")
     _save(sqlite_engine, {"Archive": FULL_MARKS}, "2026-Q2")
-    org = api.organisation(sqlite_engine)
+    org = admin_service.organisation(sqlite_engine)
     records = int(org.loc[org["team"] == "Records", "team_id"].iloc[0])
-    detail = insights.team_detail(sqlite_engine, records, "2026-Q2")
+    detail = insights.team_detail(sqlite_engine, records, "2026-Q2", actor=local_admin())
     assert detail.rag == NO_RETURN and detail.score is None
     assert detail.criteria["rag"].eq(NO_RETURN).all()
     assert detail.history["rag"].tolist() == ["Green", NO_RETURN]
@@ -329,7 +331,7 @@ def test_team_detail_round_without_return(sqlite_engine):
 
 def test_team_detail_unknown_team(sqlite_engine):
     with pytest.raises(Exception, match="no team"):
-        insights.team_detail(sqlite_engine, 999)
+        insights.team_detail(sqlite_engine, 999, actor=local_admin())
 
 
 def test_directorate_history_from_the_database(sqlite_engine):

@@ -13,7 +13,10 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
 from pypdf import PdfReader
 
-from kim_metrics.services import api
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import league as league_service
+from kim_metrics.services import scores as score_service
 from kim_metrics.domain.errors import KimError, NotFoundError
 from kim_metrics.reports.letters import (directorate_letter, letter_data, letter_file_name, name_from_email,
                                  ordinal, write_letters)
@@ -33,13 +36,13 @@ def engine(hostile_demo):
 @pytest.fixture(scope="module")
 def docx_letters(engine, tmp_path_factory):
     folder = tmp_path_factory.mktemp("docx")
-    return {p.name: p for p in write_letters(engine, ROUND, folder, "docx", written=WRITTEN)}
+    return {p.name: p for p in write_letters(engine, ROUND, folder, "docx", written=WRITTEN, actor=local_admin())}
 
 
 @pytest.fixture(scope="module")
 def pdf_letters(engine, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pdf")
-    return {p.name: p for p in write_letters(engine, ROUND, folder, "pdf", written=WRITTEN)}
+    return {p.name: p for p in write_letters(engine, ROUND, folder, "pdf", written=WRITTEN, actor=local_admin())}
 
 
 def blocks(doc):
@@ -66,7 +69,7 @@ def squash(text: str) -> str:
 
 def expected_actions(engine, directorate: str) -> dict[str, list[tuple[str, str]]]:
     """Team → [(criterion name, guidance)] for every criterion below the top status."""
-    scored = api.scored_round(engine, ROUND)
+    scored = score_service.scored_round(engine, ROUND, actor=local_admin())
     criteria = scored.criteria
     top = criteria.rag.levels[-1]
     out: dict[str, list[tuple[str, str]]] = {}
@@ -94,7 +97,7 @@ def test_ordinal():
 
 
 def test_one_letter_per_directorate(engine, docx_letters, pdf_letters):
-    names = api.league(engine, ROUND, "directorate").table["name"]
+    names = league_service.league(engine, ROUND, "directorate").table["name"]
     assert set(docx_letters) == {letter_file_name(n, ROUND, "docx") for n in names}
     assert set(pdf_letters) == {letter_file_name(n, ROUND, "pdf") for n in names}
     assert letter_file_name("Estates and Security Directorate", ROUND) == \
@@ -105,9 +108,9 @@ def test_one_letter_per_directorate(engine, docx_letters, pdf_letters):
 def test_docx_letter_states_the_round(engine, docx_letters, directorate):
     doc = Document(docx_letters[letter_file_name(directorate, ROUND)])
     text = squash(" ".join(all_text(doc)))
-    league = api.league(engine, ROUND, "directorate")
+    league = league_service.league(engine, ROUND, "directorate")
     row = league.table[league.table["name"] == directorate].iloc[0]
-    org = api.organisation(engine)
+    org = admin_service.organisation(engine)
     email = org[org["directorate"] == directorate]["director"].iloc[0]
     assert f"Dear {name_from_email(email)}," in text
     assert email in text
@@ -131,7 +134,7 @@ def test_docx_letter_states_the_round(engine, docx_letters, directorate):
     assert "15 September 2026" in text
 
     # The team table: every team, with the league's score, status (filled) and rank.
-    teams = api.league(engine, ROUND, "team").table
+    teams = league_service.league(engine, ROUND, "team").table
     teams = teams[teams["directorate"] == directorate]
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Team"
                  and t.rows[0].cells[1].text == "Score")
@@ -173,9 +176,9 @@ def test_docx_letter_gives_each_team_its_actions(engine, docx_letters):
 
 
 def test_docx_letter_lists_claims_and_non_returns(engine, docx_letters):
-    scored = api.scored_round(engine, ROUND)
-    teams = api.league(engine, ROUND, "team").table
-    for directorate in api.league(engine, ROUND, "directorate").table["name"]:
+    scored = score_service.scored_round(engine, ROUND, actor=local_admin())
+    teams = league_service.league(engine, ROUND, "team").table
+    for directorate in league_service.league(engine, ROUND, "directorate").table["name"]:
         doc = Document(docx_letters[letter_file_name(directorate, ROUND)])
         text = squash(" ".join(all_text(doc)))
         claims = scored.scores[(scored.scores["directorate"] == directorate) & scored.scores["unevidenced"]]
@@ -207,7 +210,7 @@ def test_pdf_letters_match_the_docx(engine, pdf_letters):
     reader = PdfReader(pdf_letters[letter_file_name(directorate, ROUND, "pdf")])
     text = "\n".join(page.extract_text() for page in reader.pages)
     flat = squash(text)
-    d = letter_data(engine, ROUND, directorate, WRITTEN)
+    d = letter_data(engine, ROUND, directorate, WRITTEN, actor=local_admin())
     assert f"Dear {d.director_name}," in flat
     assert d.director_email in flat
     assert f"with a score of {d.score:.1f} out of 100" in flat
@@ -230,23 +233,23 @@ def test_pdf_letter_renders(pdf_letters):
 
 
 def test_directorate_letter_for_a_download_button(engine):
-    docx = directorate_letter(engine, ROUND, "finance directorate")
+    docx = directorate_letter(engine, ROUND, "finance directorate", actor=local_admin())
     assert docx[:2] == b"PK"
     doc = Document(io.BytesIO(docx))
     assert any("Finance Directorate" in p.text for p in doc.paragraphs)
-    pdf = directorate_letter(engine, None, "Finance Directorate", fmt="pdf")
+    pdf = directorate_letter(engine, None, "Finance Directorate", fmt="pdf", actor=local_admin())
     assert pdf[:5] == b"%PDF-"
     with pytest.raises(NotFoundError, match="Finance Directorate"):
-        directorate_letter(engine, ROUND, "Finance")
+        directorate_letter(engine, ROUND, "Finance", actor=local_admin())
     with pytest.raises(KimError):
-        directorate_letter(engine, ROUND, "Finance Directorate", fmt="odt")
+        directorate_letter(engine, ROUND, "Finance Directorate", fmt="odt", actor=local_admin())
 
 
 def test_first_round_letter_has_nothing_to_compare(engine):
-    first = api.rounds(engine)[0].label
-    d = letter_data(engine, first, "Finance Directorate", WRITTEN)
+    first = league_service.rounds(engine)[0].label
+    d = letter_data(engine, first, "Finance Directorate", WRITTEN, actor=local_admin())
     assert d.previous is None
-    doc = Document(io.BytesIO(directorate_letter(engine, first, "Finance Directorate", written=WRITTEN)))
+    doc = Document(io.BytesIO(directorate_letter(engine, first, "Finance Directorate", written=WRITTEN, actor=local_admin())))
     assert "first round of the league" in " ".join(p.text for p in doc.paragraphs)
 
 

@@ -19,7 +19,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kim_metrics.services import api
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import audit as audit_service
+from kim_metrics.services import common
+from kim_metrics.services import league as league_service
+from kim_metrics.services import returns as return_service
+from kim_metrics.services import scores as score_service
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.services.demo import load_demo
@@ -48,8 +54,8 @@ def top_value(c) -> object:
 def filled_return(engine, directorate: str, round_label: str, *, evidence: str = "Checked by the KIM team",
                   value=top_value, rename: dict | None = None) -> bytes:
     """The app's own template for a directorate, filled in: every team at ``value``."""
-    criteria = api.round_criteria(engine, round_label)
-    blank = write_template(io.BytesIO(), criteria=criteria, teams=api.organisation(engine),
+    criteria = admin_service.round_criteria(engine, round_label)
+    blank = write_template(io.BytesIO(), criteria=criteria, teams=admin_service.organisation(engine),
                            round_label=round_label, directorate=directorate)
     wb = openpyxl.load_workbook(io.BytesIO(blank))
     ws = wb["Return"]
@@ -144,7 +150,7 @@ def unescape(markdown: str) -> str:
 def count_returns(url: str) -> int:
     engine = make_engine(url)
     try:
-        return len(api.returns(engine))
+        return len(return_service.returns(engine, actor=local_admin()))
     finally:
         engine.dispose()
 
@@ -219,7 +225,7 @@ def league_rows(at) -> pd.DataFrame:
 
 def test_league_lists_demo_teams_in_score_order_with_shared_ranks(demo_url):
     at = open_app("executive")
-    expected = api.league(make_engine(demo_url)).table
+    expected = league_service.league(make_engine(demo_url)).table
     assert len(expected) == 120
     first = at.dataframe[0].value
     assert first["Name"].tolist() == expected["name"].tolist()[:100], "the first page, 100 rows"
@@ -242,7 +248,7 @@ def test_league_lists_demo_teams_in_score_order_with_shared_ranks(demo_url):
 
 def test_league_headline_figures_match_the_trend(demo_url):
     at = open_app("executive")
-    trend = api.rag_trend(make_engine(demo_url)).set_index("round")
+    trend = league_service.trend(make_engine(demo_url)).set_index("round")
     now, before = trend.iloc[-1], trend.iloc[-2]
     metrics = {m.label: m for m in at.metric}
     green = next(m for label, m in metrics.items() if "Green teams" in label)
@@ -263,7 +269,7 @@ def test_league_levels_and_filters(demo_url):
     at.multiselect(key="league_groups").select(group).run()
     table = at.dataframe[0].value
     engine = make_engine(demo_url)
-    in_group = api.league(engine).table.query("group == @group")
+    in_group = league_service.league(engine).table.query("group == @group")
     assert table["Name"].tolist() == in_group["name"].tolist()
 
 
@@ -278,7 +284,7 @@ def test_league_older_round(demo_url):
 
 def test_league_second_page_shows_the_next_teams_in_order(demo_url):
     at = open_app("executive")
-    expected = api.league(make_engine(demo_url)).table
+    expected = league_service.league(make_engine(demo_url)).table
     pages = at.selectbox(key="league_page")
     assert pages.value == 0 and pages.options == ["Rows 1–100 of 120", "Rows 101–120 of 120"]
     at.selectbox(key="league_page").set_value(1).run()
@@ -335,7 +341,7 @@ def test_league_links_to_team_pages(demo_url):
 # Directorate --------------------------------------------------------------------------------
 
 def _non_green_directorate(url: str) -> str:
-    teams = api.scored_round(make_engine(url)).teams
+    teams = score_service.scored_round(make_engine(url), actor=local_admin()).teams
     worst = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
     return worst
 
@@ -360,7 +366,7 @@ def test_directorate_lists_actions_for_non_green_teams(demo_url):
 
 
 def test_directorate_defaults_to_the_directors_own(demo_url):
-    org = api.organisation(make_engine(demo_url))
+    org = admin_service.organisation(make_engine(demo_url))
     row = org.dropna(subset=["director"]).iloc[-1]
     at = signed_in(APP, row["director"])
     at.run()
@@ -370,7 +376,7 @@ def test_directorate_defaults_to_the_directors_own(demo_url):
 # Team detail --------------------------------------------------------------------------------
 
 def test_team_page_by_link_marks_unevidenced_claims(demo_url):
-    scores = api.scored_round(make_engine(demo_url)).scores
+    scores = score_service.scored_round(make_engine(demo_url), actor=local_admin()).scores
     flagged = scores[scores["unevidenced"]].iloc[0]
     at = open_app("executive", "team", {"team": str(int(flagged["team_id"]))})
     assert unescape(at.header[0].value) == flagged["team"]
@@ -388,11 +394,11 @@ def test_team_page_unknown_team_says_so(demo_url):
 
 def test_evidence_is_shown_as_plain_text(writable_url):
     engine = make_engine(writable_url)
-    directorate = api.organisation(engine)["directorate"].iloc[0]
+    directorate = admin_service.organisation(engine)["directorate"].iloc[0]
     evidence = "**not bold** <script>alert('x')</script> [link](javascript:alert(1))"
     data = filled_return(engine, directorate, "2026-Q3", evidence=evidence)
-    preview = api.check_return(engine, data, "evil.xlsx", "2026-Q3")
-    api.save_preview(engine, preview, uploader="local-admin")
+    preview = return_service.check_return(engine, data, "evil.xlsx", "2026-Q3")
+    return_service.save_preview(engine, preview, uploader="local-admin")
     team_id = int(preview.teams["team_id"].iloc[0])
     at = open_app("executive", "team", {"team": str(team_id)})
     assert evidence in [t.value for t in at.text]
@@ -403,7 +409,7 @@ def test_evidence_is_shown_as_plain_text(writable_url):
 
 def test_bad_workbook_shows_the_report_and_saves_nothing(writable_url):
     engine = make_engine(writable_url)
-    directorate = api.organisation(engine)["directorate"].iloc[0]
+    directorate = admin_service.organisation(engine)["directorate"].iloc[0]
     before = count_returns(writable_url)
     at = open_app("information_manager")
     at.file_uploader(key="upload_file").set_value(("bad.xlsx", bad_return(engine, directorate, "2026-Q3"), XLSX))
@@ -421,7 +427,7 @@ def test_bad_workbook_shows_the_report_and_saves_nothing(writable_url):
 
 def test_good_workbook_saves_only_after_confirmation(writable_url):
     engine = make_engine(writable_url)
-    directorate = api.organisation(engine)["directorate"].iloc[0]
+    directorate = admin_service.organisation(engine)["directorate"].iloc[0]
     data = filled_return(engine, directorate, "2026-Q4")
     before = count_returns(writable_url)
     at = open_app("information_manager")
@@ -454,9 +460,9 @@ def test_good_workbook_saves_only_after_confirmation(writable_url):
 
 def test_same_file_twice_is_not_saved_again(writable_url):
     engine = make_engine(writable_url)
-    directorate = api.organisation(engine)["directorate"].iloc[0]
+    directorate = admin_service.organisation(engine)["directorate"].iloc[0]
     data = filled_return(engine, directorate, "2026-Q3")
-    api.save_preview(engine, api.check_return(engine, data, "first.xlsx", "2026-Q3"), uploader="local-admin")
+    return_service.save_preview(engine, return_service.check_return(engine, data, "first.xlsx", "2026-Q3"), uploader="local-admin")
     before = count_returns(writable_url)
     at = open_app("information_manager")
     at.file_uploader(key="upload_file").set_value(("again.xlsx", data, XLSX))
@@ -468,7 +474,7 @@ def test_same_file_twice_is_not_saved_again(writable_url):
 
 def test_unknown_headers_offer_column_mapping(writable_url):
     engine = make_engine(writable_url)
-    directorate = api.organisation(engine)["directorate"].iloc[0]
+    directorate = admin_service.organisation(engine)["directorate"].iloc[0]
     data = filled_return(engine, directorate, "2026-Q3",
                          rename={"Team": "Org unit", "Criterion": "Measure name", "Score": "Self rating"})
     at = open_app("information_manager")
@@ -499,7 +505,7 @@ def test_admin_opens_a_round(writable_url):
     at.text_input[0].set_value("2027-Q1")
     at.button[[b.label for b in at.button].index("Open the round")].click().run()
     assert "2027-Q1 is open" in at.success[0].value
-    assert "2027-Q1" in [r.label for r in api.rounds(make_engine(writable_url))]
+    assert "2027-Q1" in [r.label for r in league_service.rounds(make_engine(writable_url))]
 
 
 def test_admin_bad_round_label_is_explained(writable_url):
@@ -516,11 +522,11 @@ def test_admin_edits_criteria_through_the_editor(writable_url):
     at.button(key="admin_criteria_save").click().run()
     assert not at.exception
     assert "Saved the criteria" in at.success[0].value
-    assert api.current_criteria(make_engine(writable_url)).criteria[0].weight == 3.0
+    assert admin_service.current_criteria(make_engine(writable_url)).criteria[0].weight == 3.0
 
 
 def test_admin_invalid_criteria_are_reported_not_saved(writable_url):
-    before = api.current_criteria(make_engine(writable_url))
+    before = admin_service.current_criteria(make_engine(writable_url))
     at = open_app("admin", "admin")
     at.session_state["admin_criteria_editor"] = {
         "edited_rows": {0: {"Green from": 1.0}}, "added_rows": [], "deleted_rows": []}
@@ -528,11 +534,11 @@ def test_admin_invalid_criteria_are_reported_not_saved(writable_url):
     assert "nothing was saved" in at.error[0].value
     assert any("rise" in m for m in at.dataframe[-1].value["Message"]) or \
         any("rise" in m for d in at.dataframe for m in d.value.get("Message", []))
-    assert api.current_criteria(make_engine(writable_url)) == before
+    assert admin_service.current_criteria(make_engine(writable_url)) == before
 
 
 def test_admin_loads_the_organisation_workbook(writable_url):
-    org = api.organisation(make_engine(writable_url))
+    org = admin_service.organisation(make_engine(writable_url))
     frame = pd.DataFrame({"Group": org["group"], "Directorate": org["directorate"], "Team": org["team"],
                           "Director": org["director"], "Information managers": org["information_managers"]})
     at = open_app("admin", "admin")
@@ -577,9 +583,9 @@ def people(url: str) -> dict[str, str]:
     """An email for each role in the demo department."""
     engine = make_engine(url)
     try:
-        org = api.organisation(engine)
-        api.grant_role(engine, "perm.sec@kim-demo.gov.uk", "executive", actor="local-admin")
-        api.grant_role(engine, "kim.lead@kim-demo.gov.uk", "admin", actor="local-admin")
+        org = admin_service.organisation(engine)
+        admin_service.grant_role(engine, "perm.sec@kim-demo.gov.uk", "executive", actor="local-admin")
+        admin_service.grant_role(engine, "kim.lead@kim-demo.gov.uk", "admin", actor="local-admin")
     finally:
         engine.dispose()
     im = org["information_managers"].str.split(";").str[0].str.strip()
@@ -631,7 +637,7 @@ def test_forbidden_page_opened_directly_shows_a_refusal_not_data(writable_url, r
 def test_director_sees_only_their_directorate(writable_url):
     email = people(writable_url)["director"]
     engine = make_engine(writable_url)
-    org = api.organisation(engine)
+    org = admin_service.organisation(engine)
     engine.dispose()
     mine = sorted(org.loc[org["director"] == email, "directorate"].unique())
     at = signed_in(APP, email)
@@ -651,7 +657,7 @@ def test_local_mode_says_so(demo_url):
 
 def test_kim_team_challenges_a_score_and_the_team_sees_it(writable_url):
     engine = make_engine(writable_url)
-    scores = api.scored_round(engine).scores
+    scores = score_service.scored_round(engine, actor=local_admin()).scores
     engine.dispose()
     target = scores[(scores["criterion"] == "naming") & (scores["claimed"] == 3) & scores["evidenced"]].iloc[0]
     at = open_app("admin", "team", {"team": str(int(target["team_id"]))})
@@ -662,7 +668,7 @@ def test_kim_team_challenges_a_score_and_the_team_sees_it(writable_url):
     at.button(key=f"FormSubmitter:review_{sid}-Save the review").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     engine = make_engine(writable_url)
-    after = api.scored_round(engine).scores.set_index("score_id").loc[sid]
+    after = score_service.scored_round(engine, actor=local_admin()).scores.set_index("score_id").loc[sid]
     engine.dispose()
     assert after["review_status"] == "challenged" and after["counted"] == 1
     # The team's page (an executive can read it, cannot review) shows the reviewer's note.
@@ -682,8 +688,8 @@ def test_kim_team_names_an_executive(writable_url):
     assert not at.exception and not at.error
     engine = make_engine(writable_url)
     try:
-        assert api.resolve_actor(engine, "perm.sec@kim-demo.gov.uk").role == "executive"
-        assert api.audit_trail(engine, action="role granted")["target"].tolist() == ["perm.sec@kim-demo.gov.uk"]
+        assert common.resolve_actor(engine, "perm.sec@kim-demo.gov.uk").role == "executive"
+        assert audit_service.audit_trail(engine, action="role granted", reader=local_admin())["target"].tolist() == ["perm.sec@kim-demo.gov.uk"]
     finally:
         engine.dispose()
 

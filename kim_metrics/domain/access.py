@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from kim_metrics.domain.errors import PermissionDenied
@@ -49,8 +50,11 @@ class Actor:
     def may_view_directorate(self, directorate: str) -> bool:
         return self.sees_everything or directorate in self.directorates
 
-    def may_view_team(self, team_id: int, directorate: str) -> bool:
-        return self.may_view_directorate(directorate) or team_id in self.teams
+    def may_read_evidence(self, team_id: int, directorate: str) -> bool:
+        """Evidence, links, comments, review notes and emails: the KIM team and the board for
+        every team, a director for their directorates' teams, an information manager for
+        their own teams. A viewer reads none."""
+        return self.sees_everything or directorate in self.directorates or team_id in self.teams
 
     def may_submit_for(self, team_id: int) -> bool:
         return self.is_admin or team_id in self.teams
@@ -81,4 +85,44 @@ def require_submit(actor: Actor, teams: pd.DataFrame) -> None:
                                f"{listed}. Remove those teams from the return, or ask the KIM team "
                                "to add you to them.")
 
+
+# What a reader may see of data that carries evidence ---------------------------------------
+
+# Columns that hold what people wrote or who they are; blanked outside the reader's scope.
+EVIDENCE_FIELDS = ("evidence", "evidence_link", "comment", "review_note", "reviewer", "uploader")
+
+
+def evidence_scope(actor: Actor, frame: pd.DataFrame) -> np.ndarray:
+    """For each row (with ``team_id`` and ``directorate``), whether ``actor`` may read its evidence."""
+    if actor.sees_everything:
+        return np.ones(len(frame), dtype=bool)
+    return (frame["directorate"].isin(actor.directorates).to_numpy(dtype=bool)
+            | frame["team_id"].isin(actor.teams).to_numpy(dtype=bool))
+
+
+def in_evidence_scope(actor: Actor, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` whose evidence ``actor`` may read; the rest are left out."""
+    return frame[evidence_scope(actor, frame)]
+
+
+def redact(actor: Actor, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every evidence field blanked in the rows outside ``actor``'s scope."""
+    hidden = ~evidence_scope(actor, frame)
+    if not hidden.any():
+        return frame
+    out = frame.copy()
+    for column in EVIDENCE_FIELDS:
+        if column in out:
+            out[column] = out[column].astype(object)
+            out.loc[hidden, column] = ""
+    return out
+
+
+def visible_org(actor: Actor, org: pd.DataFrame) -> pd.DataFrame:
+    """The teams a person may look into: everyone's for the KIM team and the board, their
+    directorates' for a director, their own teams' directorates for an information manager."""
+    if actor.sees_everything:
+        return org
+    directorates = set(actor.directorates) | set(org.loc[org["team_id"].isin(actor.teams), "directorate"])
+    return org[org["directorate"].isin(directorates)]
 

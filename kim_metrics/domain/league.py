@@ -66,11 +66,27 @@ def build_league(current: pd.DataFrame, previous: pd.DataFrame | None, criteria:
     """
     table = level_table(current, criteria, level)
     table["rank"] = rank(table["score"])
-    key = "team_id" if level == "team" else "name"
+    before = None
     if previous is not None and not previous.empty:
         before = level_table(previous, criteria, level)
         before["rank"] = rank(before["score"])
-        prev = before.set_index(key)
+    return order_league(table, before, level)
+
+
+def league_key(level: str) -> str:
+    """The column that follows a row from one round to the next."""
+    return "team_id" if level == "team" else "name"
+
+
+def order_league(table: pd.DataFrame, previous: pd.DataFrame | None, level: str) -> pd.DataFrame:
+    """A ranked table with its movement since ``previous`` (key, ``rank``, ``score``), sorted.
+
+    Sorted by rank, unranked last, then by name; ``previous`` is None in the first round.
+    """
+    key = league_key(level)
+    table = table.copy()
+    if previous is not None and not previous.empty:
+        prev = previous.set_index(key)
         table["previous_rank"] = table[key].map(prev["rank"]).astype("Int64")
         table["previous_score"] = table[key].map(prev["score"]).astype(float)
     else:

@@ -2,8 +2,8 @@
 
 It shows the department's status mix and its trend over rounds, the directorates' league,
 the top and bottom teams, the biggest movers, who has not returned, and the criterion where
-the department is weakest. Every figure comes from ``api.league``, ``api.scored_round`` and
-``api.rag_trend`` (and the department roll-up those functions' league uses for directorates
+the department is weakest. Every figure comes from ``league_service.league``, ``score_service.scored_round`` and
+``league_service.trend`` (and the department roll-up those functions' league uses for directorates
 and groups), so the pack never disagrees with the dashboard.
 """
 
@@ -17,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from kim_metrics.services import api
+from kim_metrics.services import league as league_service
+from kim_metrics.services import scores as score_service
+from kim_metrics.domain.access import ADMIN, EXECUTIVE, Actor, require
 from kim_metrics.reports.charts import GREY, TEXT, ReportPDF, Series, bar_rows, column_chart, legend, long_date
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import KimError
@@ -36,10 +38,10 @@ class BoardData:
     round: str
     previous: str | None
     criteria: CriteriaSet
-    teams: pd.DataFrame            # api.league(..., "team").table
-    directorates: pd.DataFrame     # api.league(..., "directorate").table
-    scores: pd.DataFrame           # api.scored_round(...).scores
-    trend: pd.DataFrame            # api.rag_trend(...) up to this round
+    teams: pd.DataFrame            # league_service.league(..., "team").table
+    directorates: pd.DataFrame     # league_service.league(..., "directorate").table
+    scores: pd.DataFrame           # score_service.scored_round(...).scores
+    trend: pd.DataFrame            # league_service.trend(...) up to this round
     department: dict               # the department roll-up of this round's teams
     written: date
     criterion_history: dict = None  # round → {criterion id → department mean 0-100}
@@ -93,23 +95,31 @@ class BoardData:
         return mix.sort_values(["percent", worst, "_order"], ascending=[True, False, True]).iloc[0].to_dict()
 
 
-def board_data(engine: Engine, round_label: str | None = None, written: date | None = None) -> BoardData:
-    by_team = api.league(engine, round_label, "team")
+def board_data(engine: Engine, round_label: str | None = None, written: date | None = None, *,
+               actor: Actor) -> BoardData:
+    require(actor, {ADMIN, EXECUTIVE}, "read the board pack")
+    by_team = league_service.league(engine, round_label, "team")
     label = by_team.round.label
-    by_directorate = api.league(engine, label, "directorate")
-    scored = api.scored_round(engine, label)
-    trend = api.rag_trend(engine)
+    by_directorate = league_service.league(engine, label, "directorate")
+    scored = score_service.scored_round(engine, label, actor=actor)
+    trend = league_service.trend(engine)
     trend = trend[pd.to_datetime(trend["start_date"]) <= pd.Timestamp(by_team.round.start_date)]
-    department = rollup(scored.teams, scored.criteria, None).iloc[0].to_dict()
+    department = rollup(by_team_scores(by_team), by_team.criteria, None).iloc[0].to_dict()
     history = {}
     for earlier in list(trend["round"])[-HISTORY_ROUNDS:]:
-        then = scored if earlier == label else api.scored_round(engine, earlier)
-        row = rollup(then.teams, then.criteria, None).iloc[0]
+        then = by_team if earlier == label else league_service.league(engine, earlier, "team")
+        row = rollup(by_team_scores(then), then.criteria, None).iloc[0]
         history[earlier] = {c.id: row.get(f"{c.id}.percent") for c in then.criteria}
     return BoardData(round=label, previous=by_team.previous.label if by_team.previous else None,
                      criteria=by_team.criteria, teams=by_team.table, directorates=by_directorate.table,
                      scores=scored.scores, trend=trend.reset_index(drop=True), department=department,
                      written=written or date.today(), criterion_history=history)
+
+
+
+def by_team_scores(result) -> pd.DataFrame:
+    """A team-level league table in the shape ``scoring.rollup`` reads (team names as ``team``)."""
+    return result.table.rename(columns={"name": "team"})
 
 
 # Wording -----------------------------------------------------------------------------------------
@@ -325,9 +335,10 @@ def _page_criteria(pdf: ReportPDF, b: BoardData) -> None:
              size=9, colour=GREY)
 
 
-def boardpack_pdf(engine: Engine, round_label: str | None = None, written: date | None = None) -> bytes:
+def boardpack_pdf(engine: Engine, round_label: str | None = None, written: date | None = None, *,
+                  actor: Actor) -> bytes:
     """The board pack for a round (the latest when none is named) as PDF bytes."""
-    b = board_data(engine, round_label, written)
+    b = board_data(engine, round_label, written, actor=actor)
     pdf = ReportPDF(title=f"KIM league table board pack {b.round}",
                     running_title=f"KIM league table  |  Board pack  |  {b.round}",
                     footer_text=f"KIM team, {long_date(b.written)}. Source: KIM League, round {b.round}.")
@@ -340,9 +351,9 @@ def boardpack_pdf(engine: Engine, round_label: str | None = None, written: date 
     return bytes(pdf.output())
 
 
-def write_boardpack(engine: Engine, round_label: str | None, path: str | Path) -> Path:
+def write_boardpack(engine: Engine, round_label: str | None, path: str | Path, *, actor: Actor) -> Path:
     path = Path(path)
-    data = boardpack_pdf(engine, round_label)
+    data = boardpack_pdf(engine, round_label, actor=actor)
     try:
         path.write_bytes(data)
     except OSError as exc:

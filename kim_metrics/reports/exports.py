@@ -1,7 +1,7 @@
 """League tables as files other tools read: CSV, JSON and Excel.
 
-Everything here is drawn from one round's stored data through ``api.league`` and
-``api.scored_round``, the functions the dashboard uses, so a file never shows a number,
+Everything here is drawn from one round's stored data through ``league_service.league`` and
+``score_service.scored_round``, the functions the dashboard uses, so a file never shows a number,
 rank or word the dashboard does not.
 
 Evidence, comments and names are typed by teams, so any text a spreadsheet would run as a
@@ -24,7 +24,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy.engine import Engine
 
-from kim_metrics.services import api
+from kim_metrics.services import league as league_service
+from kim_metrics.services import scores as score_service
+from kim_metrics.domain.access import Actor
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.league import league_records
 from kim_metrics.domain.statuses import rag_style
@@ -260,21 +262,23 @@ def _cell(value: object) -> object:
 
 
 def export_league(engine: Engine, round_label: str | None = None, level: str = "team",
-                  fmt: str = "xlsx") -> bytes:
+                  fmt: str = "xlsx", *, actor: Actor) -> bytes:
     """The league table as a file's bytes, for the command line and a download button."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"fmt must be one of {EXPORT_FORMATS}")
-    result = api.league(engine, round_label, level)
+    result = league_service.league(engine, round_label, level)
     if fmt == "json":
         return league_json(result.table, result.criteria, level).encode("utf-8")
     if fmt == "csv":
         return league_csv(result.table, result.criteria, level).encode("utf-8")
-    scores = api.scored_round(engine, result.round.label).scores
-    return league_xlsx(result.table, result.criteria, level, scores, round_label=result.round.label,
+    # The Scores sheet holds evidence: only the rows the reader may see.
+    scores = score_service.scored_round(engine, result.round.label, actor=actor).scores
+    return league_xlsx(result.table, result.criteria, level, scores if len(scores) else None,
+                       round_label=result.round.label,
                        previous_label=result.previous.label if result.previous else None)
 
 
-def export_scores_csv(engine: Engine, round_label: str | None = None) -> bytes:
-    """Every score of a round with its evidence, as CSV bytes."""
-    scored = api.scored_round(engine, round_label)
+def export_scores_csv(engine: Engine, round_label: str | None = None, *, actor: Actor) -> bytes:
+    """Every score of a round with its evidence that ``actor`` may read, as CSV bytes."""
+    scored = score_service.scored_round(engine, round_label, actor=actor)
     return scores_csv(scored.scores, scored.criteria).encode("utf-8")

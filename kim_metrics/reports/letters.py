@@ -5,7 +5,7 @@ has moved since the last round, what each team must do on every criterion that i
 at the top status (the next step from the criteria's improvement guidance), which claims
 need evidence, which teams sent nothing, and when the next round starts.
 
-Every figure comes from ``api.league`` and ``api.scored_round``, the functions the dashboard
+Every figure comes from ``league_service.league`` and ``score_service.scored_round``, the functions the dashboard
 uses, so a letter never disagrees with the league table. A letter is first built as plain
 data (``LetterData``), then as a list of blocks (headings, paragraphs, tables) that both the
 Word and the PDF writer render, so the two formats always say the same thing.
@@ -23,7 +23,10 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import league as league_service
+from kim_metrics.services import scores as score_service
+from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, Actor, require
 from kim_metrics.reports.charts import ReportPDF, long_date
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import KimError, NotFoundError
@@ -120,20 +123,26 @@ class _RoundData:
     directors: dict[str, str]
 
 
-def _round_data(engine: Engine, round_label: str | None) -> _RoundData:
-    by_directorate = api.league(engine, round_label, "directorate")
+def _round_data(engine: Engine, round_label: str | None, actor: Actor,
+                directorate: str | None = None) -> _RoundData:
+    """A round's figures for the letters ``actor`` may read: every directorate's for the KIM
+    team and the board, a director's own."""
+    require(actor, {ADMIN, EXECUTIVE, DIRECTOR}, "read letters to directors")
+    by_directorate = league_service.league(engine, round_label, "directorate")
     label = by_directorate.round.label
-    by_team = api.league(engine, label, "team")
-    scored = api.scored_round(engine, label)
+    by_team = league_service.league(engine, label, "team")
+    wanted = [directorate] if directorate else None
+    scored = score_service.scored_round(engine, label, actor=actor, directorates=wanted)
     previous = by_directorate.previous.label if by_directorate.previous else None
-    before = api.league(engine, previous, "directorate").table if previous else None
-    org = api.organisation(engine)
+    before = league_service.league(engine, previous, "directorate").table if previous else None
+    org = admin_service.organisation(engine)
     directors: dict[str, str] = {}
     for name, email in zip(org["directorate"], org["director"]):
         if isinstance(email, str) and email.strip() and name not in directors:
             directors[name] = email.strip()
+    visible = by_directorate.table[by_directorate.table["name"].map(actor.may_view_directorate)]
     return _RoundData(round=label, previous=previous, criteria=by_directorate.criteria,
-                      directorates=by_directorate.table, previous_directorates=before,
+                      directorates=visible, previous_directorates=before,
                       teams=by_team.table, scores=scored.scores, directors=directors)
 
 
@@ -245,9 +254,9 @@ def _letter_data(data: _RoundData, directorate: str, written: date) -> LetterDat
 
 
 def letter_data(engine: Engine, round_label: str | None, directorate: str,
-                written: date | None = None) -> LetterData:
+                written: date | None = None, *, actor: Actor) -> LetterData:
     """The facts one letter states, for a directorate named in any case."""
-    data = _round_data(engine, round_label)
+    data = _round_data(engine, round_label, actor)
     return _letter_data(data, _find_directorate(data, directorate), written or date.today())
 
 
@@ -633,21 +642,22 @@ def render_letter(d: LetterData, fmt: str = "docx") -> bytes:
 
 
 def directorate_letter(engine: Engine, round_label: str | None, directorate: str,
-                       fmt: str = "docx", written: date | None = None) -> bytes:
+                       fmt: str = "docx", written: date | None = None, *, actor: Actor) -> bytes:
     """One directorate's letter as Word or PDF bytes, for a download button."""
     if fmt not in LETTER_FORMATS:
         raise KimError(f"Letters can be written as {' or '.join(LETTER_FORMATS)}, not '{fmt}'.")
-    return render_letter(letter_data(engine, round_label, directorate, written), fmt)
+    return render_letter(letter_data(engine, round_label, directorate, written, actor=actor), fmt)
 
 
-def all_letters(engine: Engine, round_label: str | None, written: date | None = None) -> list[LetterData]:
-    """Every directorate's letter data for a round, in league order."""
-    data = _round_data(engine, round_label)
+def all_letters(engine: Engine, round_label: str | None, written: date | None = None, *,
+                actor: Actor) -> list[LetterData]:
+    """Every directorate's letter data for a round that ``actor`` may read, in league order."""
+    data = _round_data(engine, round_label, actor)
     return [_letter_data(data, name, written or date.today()) for name in data.directorates["name"]]
 
 
 def write_letters(engine: Engine, round_label: str | None, folder: str | Path, fmt: str = "docx",
-                  written: date | None = None) -> list[Path]:
+                  written: date | None = None, *, actor: Actor) -> list[Path]:
     """Write one letter per directorate into ``folder`` (made if missing); the paths written."""
     if fmt not in LETTER_FORMATS:
         raise KimError(f"Letters can be written as {' or '.join(LETTER_FORMATS)}, not '{fmt}'.")
@@ -657,7 +667,7 @@ def write_letters(engine: Engine, round_label: str | None, folder: str | Path, f
     except OSError as exc:
         raise KimError(f"Cannot make the folder {folder}: {exc.strerror}.") from None
     paths = []
-    for d in all_letters(engine, round_label, written):
+    for d in all_letters(engine, round_label, written, actor=actor):
         path = folder / letter_file_name(d.directorate, d.round, fmt)
         try:
             path.write_bytes(render_letter(d, fmt))

@@ -36,8 +36,9 @@ from kim_metrics.domain.rounds import start_date
 from kim_metrics.storage.criteria import current_criteria
 from kim_metrics.storage.schema import ensure_schema
 from kim_metrics.storage.rounds import list_rounds
-from kim_metrics.storage.organisation import org_frame, save_org
-from kim_metrics.storage.returns import save_return
+from kim_metrics.storage.organisation import org_frame
+from kim_metrics.services.admin import save_organisation
+from kim_metrics.services.returns import save_parsed
 from kim_metrics.reading.template import write_template
 
 DEMO_SEED = 2026
@@ -452,7 +453,7 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
         if not org_frame(conn, include_inactive=True).empty:
             return {"loaded": False, "reason": "The database already has an organisation."}
     teams = demo_org(seed)
-    save_org(engine, teams)
+    save_organisation(engine, teams)
     with engine.connect() as conn:
         org = org_frame(conn)
         _, criteria = current_criteria(conn)
@@ -467,7 +468,7 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
             # Returns arrive in the weeks after a round starts, not all on the day the demo loads.
             arrived = datetime.combine(start_date(round_label), datetime.min.time()) + timedelta(
                 days=40 + zlib.crc32(f"{round_label}/{directorate}".encode()) % 20, hours=10)
-            save_return(engine, parsed, round_label, uploader=uploaders[directorate], file_hash=digest,
+            save_parsed(engine, parsed, round_label, uploader=uploaders[directorate], file_hash=digest,
                         uploaded_at=arrived)
             returns += 1
             scores += len(rows)

@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from kim_metrics.services import api
+from kim_metrics.services import league as league_service
 from kim_metrics.storage import criteria as criteria_store
 from kim_metrics.storage import organisation as org_store
 from kim_metrics.storage import rounds as round_store
 from kim_metrics.storage import scores as score_store
+from kim_metrics.domain.access import Actor, redact
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet, Criterion
 from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
 from kim_metrics.reports.exports import league_frame
@@ -64,7 +65,7 @@ class Headline:
 
 
 def headline(trend: pd.DataFrame, round_label: str, statuses: Sequence[str]) -> Headline:
-    """Headline figures for ``round_label`` from ``api.rag_trend`` (one row per round, oldest first).
+    """Headline figures for ``round_label`` from ``league_service.trend`` (one row per round, oldest first).
 
     ``statuses`` are the statuses to report, in order (the round's scale, then No return).
     """
@@ -109,7 +110,7 @@ def directorate_standing(tables: Mapping[str, pd.DataFrame], directorate: str) -
     """A directorate's place in each round, oldest first.
 
     ``tables`` maps each round label (oldest first) to that round's directorate-level league
-    (``api.league(..., level="directorate").table``). ``ranked`` is how many directorates had
+    (``league_service.league(..., level="directorate").table``). ``ranked`` is how many directorates had
     a rank that round. Rounds in which the directorate did not exist are left out.
     """
     rows = []
@@ -137,7 +138,7 @@ def directorate_standing(tables: Mapping[str, pd.DataFrame], directorate: str) -
 
 def directorate_history(engine: Engine, directorate: str) -> pd.DataFrame:
     """``directorate_standing`` over every round in the database."""
-    tables = {r.label: api.league(engine, r.label, "directorate").table for r in api.rounds(engine)}
+    tables = {r.label: league_service.league(engine, r.label, "directorate").table for r in league_service.rounds(engine)}
     return directorate_standing(tables, directorate)
 
 
@@ -149,7 +150,7 @@ def improvement_actions(teams: pd.DataFrame, scores: pd.DataFrame, criteria: Cri
                         directorate: str | None = None) -> pd.DataFrame:
     """What each team must do next on each criterion that is not at the top status.
 
-    ``teams`` and ``scores`` are a scored round's (``api.scored_round``) ``teams`` and
+    ``teams`` and ``scores`` are a scored round's (``score_service.scored_round``) ``teams`` and
     ``scores``; ``directorate`` limits both to one directorate (``None``: the whole frame is
     one unit). One row per action, best first: ``gain`` is how many points (0-100) the
     directorate's score would rise, ``team_gain`` how many the team's would.
@@ -268,8 +269,12 @@ CRITERIA_DETAIL_COLUMNS = ["criterion", "name", "claimed", "counted", "rag", "un
                            "reviewer", "review_note", "score_id", "top"]
 
 
-def team_detail(engine: Engine, team_id: int, round_label: str | None = None) -> TeamDetail:
-    """A team's scores for a round (the latest when none is named) and its history."""
+def team_detail(engine: Engine, team_id: int, round_label: str | None = None, *,
+                actor: Actor) -> TeamDetail:
+    """A team's scores for a round (the latest when none is named) and its history.
+
+    Statuses for anyone; evidence, links, comments and review notes only within ``actor``'s
+    evidence scope (blank otherwise)."""
     with engine.connect() as conn:
         org = org_store.org_frame(conn, include_inactive=True)
         found = org[org["team_id"] == int(team_id)]
@@ -277,7 +282,8 @@ def team_detail(engine: Engine, team_id: int, round_label: str | None = None) ->
             raise NotFoundError(f"There is no team with id {team_id}. Pick the team from the list.")
         info = found.iloc[[0]][["team_id", "team", "directorate", "group"]].reset_index(drop=True)
         rounds = round_store.list_rounds(conn)
-        history = score_store.team_history(conn, int(team_id))
+        history = redact(actor, score_store.team_history(conn, int(team_id)).assign(
+            team_id=int(team_id), directorate=str(info.at[0, "directorate"])))
         versions = {v: criteria_store.criteria_version(conn, v) for v in {r.criteria_version_id for r in rounds}}
     if round_label is None and rounds:
         round_label = rounds[-1].label

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from kim_metrics.storage.models import AuditRecord, utcnow
+from kim_metrics.storage.models import AuditRecord, DataVersion, utcnow
 
 # Who acts when the application itself writes (seeding the criteria, a restore).
 SYSTEM_ACTOR = "system"
@@ -25,6 +25,7 @@ SCORE_VERIFIED = "score verified"
 SCORE_CHALLENGED = "score challenged"
 CRITERIA_LOADED = "criteria loaded"
 ROUND_OPENED = "round opened"
+ROUND_DELETED = "round deleted"
 ORG_LOADED = "organisation loaded"
 ROLE_GRANTED = "role granted"
 ROLE_REVOKED = "role revoked"
@@ -36,6 +37,14 @@ def record(conn: Connection, *, actor: str, action: str, target: str, round_labe
     conn.execute(insert(AuditRecord).values(
         at=utcnow(), actor=actor, action=action, round=round_label, target=target,
         before=_json(before), after=_json(after)))
+    # Every audited change moves the data version, which the pages' caches are keyed on.
+    conn.execute(update(DataVersion).where(DataVersion.id == 1)
+                 .values(version=DataVersion.version + 1))
+
+
+def data_version(conn: Connection) -> int:
+    """A number that rises with every committed change; cheap enough to read on every page run."""
+    return int(conn.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0)
 
 
 def _json(value: Any) -> str | None:

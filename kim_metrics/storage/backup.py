@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Integer, Table, delete, func, insert, select, text
+from sqlalchemy import Integer, Table, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from kim_metrics.storage.models import Base, CriteriaVersion, utcnow
+from kim_metrics.storage.models import Base, CriteriaVersion, DataVersion, utcnow
 from kim_metrics.storage.engine import retry_reason, retry_when_busy, write_transaction
 from kim_metrics.domain.errors import KimError
-from kim_metrics.storage.audit import SYSTEM_ACTOR
+from kim_metrics.storage.audit import SYSTEM_ACTOR, data_version
 
 FORMAT = "kim-league-backup"
 FORMAT_VERSION = 1
@@ -166,6 +166,7 @@ def _restore(engine: Engine, archive: zipfile.ZipFile, manifest: dict, name: str
             raise KimError(f"{name} has no data for table(s) {', '.join(missing)}; it is incomplete. "
                            "Use a whole backup written by `kim backup`.")
         held = _data_held(conn)
+        version_before = data_version(conn)
         if held and not force:
             raise KimError(f"This database already holds data ({held}). A restore replaces all of it: "
                            "add --force to go ahead, or restore into an empty database.")
@@ -180,6 +181,9 @@ def _restore(engine: Engine, archive: zipfile.ZipFile, manifest: dict, name: str
                                    f"{table.name} but holds {rows[table.name]}; it is damaged. Nothing "
                                    "was changed.")
             _reset_sequences(conn)
+            # Past any version the pages have cached, whatever number the backup held.
+            conn.execute(update(DataVersion).where(DataVersion.id == 1).values(
+                version=max(version_before, data_version(conn)) + 1))
         except DBAPIError as exc:
             if retry_reason(exc) == "busy":
                 raise  # retry_when_busy tries again
@@ -192,6 +196,8 @@ def _data_held(conn: Connection) -> str:
     """What the database holds, in words, ignoring what `kim init` puts in every new database."""
     held = []
     for table in tables():
+        if table is DataVersion.__table__:
+            continue  # a counter every database has, not data
         count = conn.scalar(select(func.count()).select_from(table))
         if table is CriteriaVersion.__table__:
             # The shipped criteria, loaded by the system when the database was created.

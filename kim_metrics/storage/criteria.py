@@ -5,12 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from kim_metrics.domain.criteria import CriteriaSet, parse_criteria
 from kim_metrics.domain.errors import KimError
 from kim_metrics.storage import audit
-from kim_metrics.storage.engine import retry_when_busy, write_transaction
 from kim_metrics.storage.models import CriteriaVersion, utcnow
 
 
@@ -33,14 +32,12 @@ def _parsed(text: str) -> CriteriaSet:
     return parse_criteria(text)
 
 
-@retry_when_busy
-def save_criteria(engine: Engine, toml_text: str, actor: str) -> int:
+def save_criteria(conn: Connection, toml_text: str, actor: str) -> int:
     """Store a new criteria version; it applies to rounds opened from now on."""
     parse_criteria(toml_text)
-    with write_transaction(engine) as conn:
-        before = conn.scalar(select(CriteriaVersion.toml).order_by(CriteriaVersion.id.desc()).limit(1))
-        version_id = conn.execute(insert(CriteriaVersion).values(
-            toml=toml_text, loaded_by=actor, loaded_at=utcnow())).inserted_primary_key[0]
-        audit.record(conn, actor=actor, action=audit.CRITERIA_LOADED,
-                     target=f"criteria version {version_id}", before=before, after=toml_text)
-        return version_id
+    before = conn.scalar(select(CriteriaVersion.toml).order_by(CriteriaVersion.id.desc()).limit(1))
+    version_id = conn.execute(insert(CriteriaVersion).values(
+        toml=toml_text, loaded_by=actor, loaded_at=utcnow())).inserted_primary_key[0]
+    audit.record(conn, actor=actor, action=audit.CRITERIA_LOADED,
+                 target=f"criteria version {version_id}", before=before, after=toml_text)
+    return version_id

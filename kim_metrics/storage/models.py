@@ -110,3 +110,64 @@ class AuditRecord(Base):
     target: Mapped[str] = mapped_column(Text)
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+
+
+# Stored results -------------------------------------------------------------------------
+#
+# Scores, statuses and ranks are computed when data changes (a saved return, a review, an
+# organisation load, a round opened), in the same transaction as the change, and every read
+# uses them. Per-criterion cells are JSON lists in the round's criteria order, one list per
+# field, so a whole round's cells parse in one json.loads per field.
+
+class TeamResult(Base):
+    __tablename__ = "team_result"
+    __table_args__ = (UniqueConstraint("round_id", "team_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    team: Mapped[str] = mapped_column(String(200))
+    directorate: Mapped[str] = mapped_column(String(200))
+    group_name: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)
+    rag: Mapped[str] = mapped_column(String(100))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    returned: Mapped[bool] = mapped_column(Boolean)
+    unevidenced: Mapped[int] = mapped_column(Integer)
+    percent: Mapped[str] = mapped_column(Text)       # [66.7, null, ...]
+    counted: Mapped[str] = mapped_column(Text)
+    claimed: Mapped[str] = mapped_column(Text)
+    rags: Mapped[str] = mapped_column(Text)          # ["Amber", null, ...]
+    evidenced: Mapped[str] = mapped_column(Text)     # [true, false, null, ...]
+    reviews: Mapped[str] = mapped_column(Text)       # ["self-declared", null, ...]
+
+
+class UnitResult(Base):
+    """A directorate's, group's or the department's roll-up of its teams in a round."""
+
+    __tablename__ = "unit_result"
+    __table_args__ = (UniqueConstraint("round_id", "level", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    level: Mapped[str] = mapped_column(String(20))   # directorate | group | department
+    name: Mapped[str] = mapped_column(String(200))
+    group_name: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)
+    rag: Mapped[str] = mapped_column(String(100))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    teams: Mapped[int] = mapped_column(Integer)
+    returned_teams: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[str] = mapped_column(Text)        # {"Green": 12, "No return": 3, ...}
+    percent: Mapped[str] = mapped_column(Text)
+    rags: Mapped[str] = mapped_column(Text)
+
+
+class DataVersion(Base):
+    """One row whose number rises with every committed change: the pages' cache key.
+
+    Every audited write bumps it in its own transaction, so a save through one dashboard
+    replica shows on every replica at its next page run.
+    """
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)

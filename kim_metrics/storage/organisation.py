@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from kim_metrics.storage import audit
 from kim_metrics.storage.audit import SYSTEM_ACTOR
-from kim_metrics.storage.engine import retry_when_busy, write_transaction
 from kim_metrics.storage.models import Directorate, Team
 from kim_metrics.storage.sql import frame_of
 
@@ -27,48 +26,46 @@ def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFra
                                        "information_managers", "active"])
 
 
-@retry_when_busy
-def save_org(engine: Engine, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
+def save_org(conn: Connection, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
     """Make the database's organisation match ``teams`` (from ``org.parse_org``).
 
     Teams missing from the new workbook are kept, inactive, so their history stays.
     """
-    with write_transaction(engine) as conn:
-        before = _org_snapshot(conn)
-        directorates = {r.name: r for r in conn.execute(select(Directorate.__table__))}
-        counts = {"teams_added": 0, "teams_updated": 0, "teams_retired": 0, "directorates": 0}
-        by_dir = teams.groupby("directorate", sort=False)
-        for name, rows in by_dir:
-            first = rows.iloc[0]
-            values = {"group_name": first["group"], "director_email": first["director"] or None}
-            if name in directorates:
-                conn.execute(update(Directorate).where(Directorate.id == directorates[name].id)
-                             .values(**values))
-                d_id = directorates[name].id
+    before = _org_snapshot(conn)
+    directorates = {r.name: r for r in conn.execute(select(Directorate.__table__))}
+    counts = {"teams_added": 0, "teams_updated": 0, "teams_retired": 0, "directorates": 0}
+    by_dir = teams.groupby("directorate", sort=False)
+    for name, rows in by_dir:
+        first = rows.iloc[0]
+        values = {"group_name": first["group"], "director_email": first["director"] or None}
+        if name in directorates:
+            conn.execute(update(Directorate).where(Directorate.id == directorates[name].id)
+                         .values(**values))
+            d_id = directorates[name].id
+        else:
+            d_id = conn.execute(insert(Directorate).values(name=name, **values)).inserted_primary_key[0]
+        counts["directorates"] += 1
+        existing = {t.name: t for t in conn.execute(select(Team.__table__).where(Team.directorate_id == d_id))}
+        for r in rows.itertuples():
+            ims = "; ".join(r.information_managers)
+            if r.team in existing:
+                conn.execute(update(Team).where(Team.id == existing[r.team].id)
+                             .values(information_managers=ims, active=True))
+                counts["teams_updated"] += 1
             else:
-                d_id = conn.execute(insert(Directorate).values(name=name, **values)).inserted_primary_key[0]
-            counts["directorates"] += 1
-            existing = {t.name: t for t in conn.execute(select(Team.__table__).where(Team.directorate_id == d_id))}
-            for r in rows.itertuples():
-                ims = "; ".join(r.information_managers)
-                if r.team in existing:
-                    conn.execute(update(Team).where(Team.id == existing[r.team].id)
-                                 .values(information_managers=ims, active=True))
-                    counts["teams_updated"] += 1
-                else:
-                    conn.execute(insert(Team).values(name=r.team, directorate_id=d_id,
-                                                     information_managers=ims, active=True))
-                    counts["teams_added"] += 1
-        keep = set(zip(teams["directorate"], teams["team"]))
-        current = conn.execute(select(Team.id, Team.name, Directorate.name.label("d"))
-                               .join(Directorate).where(Team.active.is_(True))).all()
-        retire = [t.id for t in current if (t.d, t.name) not in keep]
-        if retire:
-            conn.execute(update(Team).where(Team.id.in_(retire)).values(active=False))
-        counts["teams_retired"] = len(retire)
-        audit.record(conn, actor=actor, action=audit.ORG_LOADED, target="organisation",
-                     before=before, after=_org_snapshot(conn))
-        return counts
+                conn.execute(insert(Team).values(name=r.team, directorate_id=d_id,
+                                                 information_managers=ims, active=True))
+                counts["teams_added"] += 1
+    keep = set(zip(teams["directorate"], teams["team"]))
+    current = conn.execute(select(Team.id, Team.name, Directorate.name.label("d"))
+                           .join(Directorate).where(Team.active.is_(True))).all()
+    retire = [t.id for t in current if (t.d, t.name) not in keep]
+    if retire:
+        conn.execute(update(Team).where(Team.id.in_(retire)).values(active=False))
+    counts["teams_retired"] = len(retire)
+    audit.record(conn, actor=actor, action=audit.ORG_LOADED, target="organisation",
+                 before=before, after=_org_snapshot(conn))
+    return counts
 
 
 def _org_snapshot(conn: Connection) -> dict[str, dict]:

@@ -7,16 +7,15 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from kim_metrics.domain.rounds import normalise_label
 from kim_metrics.reading.returns import ParsedReturn
 from kim_metrics.storage import audit
-from kim_metrics.storage.engine import retry_when_busy, write_transaction
 from kim_metrics.storage.models import Return, Round, Score, utcnow
 from kim_metrics.storage.organisation import add_discovered_teams
 from kim_metrics.storage.rounds import find_round, open_round
-from kim_metrics.storage.sql import chunks
+from kim_metrics.storage.sql import bulk_insert, chunks
 
 
 @dataclass(frozen=True)
@@ -43,50 +42,48 @@ def find_same_file(conn: Connection, file_hash: str, round_label: str) -> dict |
     return dict(row._mapping) if row else None
 
 
-@retry_when_busy
-def save_return(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploader: str,
+def save_return(conn: Connection, parsed: ParsedReturn, round_label: str, *, uploader: str,
                 file_hash: str, uploaded_at: datetime | None = None) -> SavedReturn:
     """Save a checked return in one transaction; earlier scores for its teams stop counting."""
-    with write_transaction(engine) as conn:
-        rnd, opened = open_round(conn, round_label, uploader)
-        # Saves to one round take turns (a no-op on SQLite, whose writer lock is already held):
-        # a later save must see an earlier one's scores to supersede them.
-        conn.execute(select(Round.id).where(Round.id == rnd.id).with_for_update())
-        scores = parsed.scores
-        team_ids = scores["team_id"]
-        new_teams = 0
-        if not parsed.new_teams.empty:
-            mapping = add_discovered_teams(conn, parsed.new_teams)
-            team_ids = team_ids.map(lambda t: mapping.get(t, t))
-            new_teams = len(mapping)
-        team_ids = team_ids.astype(int)
-        teams = sorted(set(team_ids.tolist()))
-        return_id = conn.execute(insert(Return).values(
-            round_id=rnd.id, file_name=parsed.file_name, file_hash=file_hash, uploader=uploader,
-            uploaded_at=uploaded_at or utcnow(), layout=parsed.layout, team_count=len(teams),
-            score_count=len(scores))).inserted_primary_key[0]
-        before = _scores_snapshot(conn, rnd.id, teams)
-        superseded = 0
-        for chunk in chunks(teams, 500):
-            superseded += conn.execute(
-                update(Score).where(and_(Score.round_id == rnd.id, Score.team_id.in_(chunk),
-                                         Score.current.is_(True))).values(current=False)).rowcount
-        new = {"team_id": team_ids.tolist(), "criterion": scores["criterion"].tolist(),
-               "claimed_raw": scores["claimed_raw"].tolist(),
-               "claimed": scores["claimed"].astype(float).tolist(),
-               "evidence": scores["evidence"].tolist(), "evidence_link": scores["evidence_link"].tolist(),
-               "comment": scores["comment"].tolist()}
-        n = len(scores)
-        _insert_scores(conn, {"return_id": [return_id] * n, "round_id": [rnd.id] * n, **new,
-                              "current": [True] * n, "review_status": ["self-declared"] * n})
-        names = dict(zip(new["team_id"], scores["team"].tolist()))
-        audit.record(conn, actor=uploader, action=audit.RETURN_SAVED, round_label=rnd.label,
-                     target=f"return {return_id}: {parsed.file_name}",
-                     before=_audit_scores(before, names) if len(before) else None,
-                     after=_audit_scores(new, names))
-        return SavedReturn(return_id=return_id, round=rnd.label, teams=len(teams),
-                           scores=len(scores), superseded=superseded, new_teams=new_teams,
-                           round_opened=opened)
+    rnd, opened = open_round(conn, round_label, uploader)
+    # Saves to one round take turns (a no-op on SQLite, whose writer lock is already held):
+    # a later save must see an earlier one's scores to supersede them.
+    conn.execute(select(Round.id).where(Round.id == rnd.id).with_for_update())
+    scores = parsed.scores
+    team_ids = scores["team_id"]
+    new_teams = 0
+    if not parsed.new_teams.empty:
+        mapping = add_discovered_teams(conn, parsed.new_teams)
+        team_ids = team_ids.map(lambda t: mapping.get(t, t))
+        new_teams = len(mapping)
+    team_ids = team_ids.astype(int)
+    teams = sorted(set(team_ids.tolist()))
+    return_id = conn.execute(insert(Return).values(
+        round_id=rnd.id, file_name=parsed.file_name, file_hash=file_hash, uploader=uploader,
+        uploaded_at=uploaded_at or utcnow(), layout=parsed.layout, team_count=len(teams),
+        score_count=len(scores))).inserted_primary_key[0]
+    before = _scores_snapshot(conn, rnd.id, teams)
+    superseded = 0
+    for chunk in chunks(teams, 500):
+        superseded += conn.execute(
+            update(Score).where(and_(Score.round_id == rnd.id, Score.team_id.in_(chunk),
+                                     Score.current.is_(True))).values(current=False)).rowcount
+    new = {"team_id": team_ids.tolist(), "criterion": scores["criterion"].tolist(),
+           "claimed_raw": scores["claimed_raw"].tolist(),
+           "claimed": scores["claimed"].astype(float).tolist(),
+           "evidence": scores["evidence"].tolist(), "evidence_link": scores["evidence_link"].tolist(),
+           "comment": scores["comment"].tolist()}
+    n = len(scores)
+    bulk_insert(conn, "score", {"return_id": [return_id] * n, "round_id": [rnd.id] * n, **new,
+                               "current": [True] * n, "review_status": ["self-declared"] * n})
+    names = dict(zip(new["team_id"], scores["team"].tolist()))
+    audit.record(conn, actor=uploader, action=audit.RETURN_SAVED, round_label=rnd.label,
+                 target=f"return {return_id}: {parsed.file_name}",
+                 before=_audit_scores(before, names) if len(before) else None,
+                 after=_audit_scores(new, names))
+    return SavedReturn(return_id=return_id, round=rnd.label, teams=len(teams),
+                       scores=len(scores), superseded=superseded, new_teams=new_teams,
+                       round_opened=opened)
 
 
 def _scores_snapshot(conn: Connection, round_id: int, teams: list[int]) -> pd.DataFrame:
@@ -104,24 +101,6 @@ def _audit_scores(scores, names: dict) -> dict[str, list]:
     return {"team": [str(names.get(t, t)) for t in scores["team_id"]],
             "criterion": list(scores["criterion"]), "score": list(scores["claimed_raw"]),
             "evidence": list(scores["evidence"])}
-
-
-def _insert_scores(conn: Connection, columns: dict[str, list]) -> None:
-    """Insert many scores the fastest way each database offers, inside the caller's transaction.
-
-    SQLAlchemy's generic executemany builds a dict per row; a return of 70,000 scores
-    spends longer on that than the database spends storing them.
-    """
-    names = list(columns)
-    rows = list(zip(*columns.values()))
-    if conn.dialect.name == "postgresql":
-        with conn.connection.dbapi_connection.cursor() as cursor:
-            with cursor.copy(f"COPY score ({', '.join(names)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    placeholders = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in names)
-    conn.exec_driver_sql(f"INSERT INTO score ({', '.join(names)}) VALUES ({placeholders})", rows)
 
 
 def returns_frame(conn: Connection, round_label: str | None = None) -> pd.DataFrame:
@@ -143,3 +122,11 @@ def returns_frame(conn: Connection, round_label: str | None = None) -> pd.DataFr
     frame.loc[frame["current_scores"] > 0, "status"] = "partly superseded"
     frame.loc[frame["current_scores"] == frame["score_count"], "status"] = "current"
     return frame
+
+
+def returns_touching(conn: Connection, team_ids: list[int]) -> set[int]:
+    """The returns that hold a score for any of ``team_ids``."""
+    found: set[int] = set()
+    for part in chunks(team_ids, 900):
+        found |= set(conn.scalars(select(Score.return_id).where(Score.team_id.in_(part)).distinct()))
+    return found

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
-from kim_metrics.domain.errors import NotFoundError
+from kim_metrics.domain.errors import KimError, NotFoundError
 from kim_metrics.domain.rounds import normalise_label, start_date
 from kim_metrics.storage import audit
 from kim_metrics.storage.criteria import current_criteria
-from kim_metrics.storage.models import Round, utcnow
+from kim_metrics.storage.models import Return, Round, TeamResult, UnitResult, utcnow
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,24 @@ def previous_round(conn: Connection, label: str) -> RoundInfo | None:
     row = conn.execute(select(Round.__table__).where(Round.start_date < this.start_date)
                        .order_by(Round.start_date.desc()).limit(1)).first()
     return _round_info(row) if row else None
+
+
+def round_by_id(conn: Connection, round_id: int) -> RoundInfo:
+    row = conn.execute(select(Round.__table__).where(Round.id == round_id)).first()
+    if row is None:
+        raise NotFoundError(f"There is no round with id {round_id}.")
+    return _round_info(row)
+
+
+def delete_round(conn: Connection, label: str, actor: str) -> None:
+    """Delete a round nobody has returned for (opened by mistake); audited."""
+    rnd = get_round(conn, label)
+    returns = conn.scalar(select(func.count()).select_from(Return).where(Return.round_id == rnd.id))
+    if returns:
+        raise KimError(f"Round {rnd.label} has {returns} return(s), so it cannot be deleted: its "
+                       "history is kept. Close it instead, or leave it as it is.")
+    conn.execute(delete(TeamResult).where(TeamResult.round_id == rnd.id))
+    conn.execute(delete(UnitResult).where(UnitResult.round_id == rnd.id))
+    conn.execute(delete(Round).where(Round.id == rnd.id))
+    audit.record(conn, actor=actor, action=audit.ROUND_DELETED, target=f"round {rnd.label}",
+                 round_label=rnd.label, before={"round": rnd.label, "opened_by": rnd.opened_by})

@@ -7,7 +7,8 @@ from sqlalchemy.engine import Engine
 
 from kim_metrics.domain.criteria import DEFAULT_CRITERIA_PATH, parse_criteria
 from kim_metrics.storage.audit import SYSTEM_ACTOR
-from kim_metrics.storage.engine import init_db
+from kim_metrics.storage import results
+from kim_metrics.storage.engine import init_db, write_transaction
 from kim_metrics.storage.models import CriteriaVersion, utcnow
 
 
@@ -21,3 +22,8 @@ def ensure_schema(engine: Engine, default_criteria: str | None = None) -> None:
             parse_criteria(default_criteria)
             conn.execute(insert(CriteriaVersion).values(toml=default_criteria, loaded_by=SYSTEM_ACTOR,
                                                         loaded_at=utcnow()))
+        missing = results.rounds_without_results(conn)
+    if missing:
+        # A database from before results were stored, or loaded behind the application's back.
+        with write_transaction(engine) as conn:
+            results.rebuild(conn, results.rounds_without_results(conn))

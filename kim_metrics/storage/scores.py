@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from kim_metrics.domain.errors import KimError, NotFoundError
 from kim_metrics.storage import audit
 from kim_metrics.storage.criteria import criteria_version
 from kim_metrics.storage.models import Round, Score, Team, utcnow
-from kim_metrics.storage.sql import frame_of, has_text
+from kim_metrics.storage.sql import chunks, frame_of, has_text
+
+# Team ids per IN (...) list: well inside every backend's limit on bound parameters.
+_IN_LIMIT = 900
 
 
 SCORE_COLUMNS = ["score_id", "return_id", "team_id", "criterion", "claimed_raw", "claimed",
@@ -22,13 +25,21 @@ SCORE_COLUMNS = ["score_id", "return_id", "team_id", "criterion", "claimed_raw",
 SCORING_COLUMNS = ["team_id", "criterion", "claimed", "evidenced", "review_status", "reviewed_value"]
 
 
-def round_scores(conn: Connection, round_id: int, *, full: bool = True) -> pd.DataFrame:
-    """The scores that count in a round: one row per team × criterion.
+def round_scores(conn: Connection, round_id: int, *, full: bool = True,
+                 team_ids: list[int] | None = None) -> pd.DataFrame:
+    """The scores that count in a round: one row per team × criterion (of ``team_ids`` only,
+    when given).
 
     ``full=False`` reads only what scoring needs (``SCORING_COLUMNS``), which is what the
-    league table and the trend read for every round.
+    stored results are computed from.
     """
-    where = (Score.round_id == round_id, Score.current.is_(True))
+    if team_ids is not None and len(team_ids) > _IN_LIMIT:
+        parts = [round_scores(conn, round_id, full=full, team_ids=part)
+                 for part in chunks(team_ids, _IN_LIMIT)]
+        return pd.concat(parts, ignore_index=True)
+    where = [Score.round_id == round_id, Score.current.is_(True)]
+    if team_ids is not None:
+        where.append(Score.team_id.in_(team_ids))
     if not full:
         evidenced = or_(has_text(conn, Score.evidence), has_text(conn, Score.evidence_link))
         stmt = select(Score.team_id, Score.criterion, Score.claimed, evidenced.label("evidenced"),
@@ -70,35 +81,37 @@ def team_history(conn: Connection, team_id: int) -> pd.DataFrame:
 REVIEW_STATUSES = ("verified", "challenged", "self-declared")
 
 
-def review_score(engine: Engine, score_id: int, *, status: str, value: float | None, note: str,
-                 reviewer: str) -> dict:
-    """Record the KIM team's verdict on a counting score; the audit keeps before and after."""
+def review_score(conn: Connection, score_id: int, *, status: str, value: float | None, note: str,
+                 reviewer: str) -> tuple[dict, int]:
+    """Record the KIM team's verdict on a counting score; the audit keeps before and after.
+
+    Returns the review as saved and the id of the score's round.
+    """
     if status not in REVIEW_STATUSES:
         raise KimError(f"'{status}' is not a review status. Use one of: {', '.join(REVIEW_STATUSES)}.")
-    with engine.begin() as conn:
-        row = conn.execute(select(Score.__table__).where(Score.id == score_id)).first()
-        if row is None or not row.current:
-            raise NotFoundError(f"Score {score_id} does not exist or has been replaced by a later "
-                                "return. Reload the page and review the current score.")
-        rnd = conn.execute(select(Round.__table__).where(Round.id == row.round_id)).first()
-        criteria = criteria_version(conn, rnd.criteria_version_id)
-        if status == "challenged":
-            if value is None:
-                raise KimError("A challenge needs the value the score should count at.")
-            c = criteria.get(row.criterion)
-            if not 0 <= value <= c.top or (c.scale != "percent" and value != int(value)):
-                raise KimError(f"{value:g} is not on the scale of '{c.name}' (0 to {c.top:g}).")
-            if not note.strip():
-                raise KimError("Say why the score is challenged: the team reads this note.")
-        values = {"review_status": status, "reviewed_value": value if status == "challenged" else None,
-                  "reviewer": reviewer if status != "self-declared" else None,
-                  "review_note": note.strip() or None, "reviewed_at": utcnow()}
-        before = {k: getattr(row, k) for k in ("review_status", "reviewed_value", "reviewer", "review_note")}
-        conn.execute(update(Score).where(Score.id == score_id).values(**values))
-        team = conn.scalar(select(Team.name).where(Team.id == row.team_id))
-        after = {k: values[k] for k in before}
-        action = audit.SCORE_CHALLENGED if status == "challenged" else audit.SCORE_VERIFIED
-        audit.record(conn, actor=reviewer, action=action, round_label=rnd.label,
-                     target=f"{team}: {row.criterion} (score {score_id})",
-                     before=dict(before, claimed=row.claimed_raw), after=after)
-        return after
+    row = conn.execute(select(Score.__table__).where(Score.id == score_id)).first()
+    if row is None or not row.current:
+        raise NotFoundError(f"Score {score_id} does not exist or has been replaced by a later "
+                            "return. Reload the page and review the current score.")
+    rnd = conn.execute(select(Round.__table__).where(Round.id == row.round_id)).first()
+    criteria = criteria_version(conn, rnd.criteria_version_id)
+    if status == "challenged":
+        if value is None:
+            raise KimError("A challenge needs the value the score should count at.")
+        c = criteria.get(row.criterion)
+        if not 0 <= value <= c.top or (c.scale != "percent" and value != int(value)):
+            raise KimError(f"{value:g} is not on the scale of '{c.name}' (0 to {c.top:g}).")
+        if not note.strip():
+            raise KimError("Say why the score is challenged: the team reads this note.")
+    values = {"review_status": status, "reviewed_value": value if status == "challenged" else None,
+              "reviewer": reviewer if status != "self-declared" else None,
+              "review_note": note.strip() or None, "reviewed_at": utcnow()}
+    before = {k: getattr(row, k) for k in ("review_status", "reviewed_value", "reviewer", "review_note")}
+    conn.execute(update(Score).where(Score.id == score_id).values(**values))
+    team = conn.scalar(select(Team.name).where(Team.id == row.team_id))
+    after = {k: values[k] for k in before}
+    action = audit.SCORE_CHALLENGED if status == "challenged" else audit.SCORE_VERIFIED
+    audit.record(conn, actor=reviewer, action=action, round_label=rnd.label,
+                 target=f"{team}: {row.criterion} (score {score_id})",
+                 before=dict(before, claimed=row.claimed_raw), after=after)
+    return after, rnd.id

@@ -13,7 +13,10 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from kim_metrics.services import api
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import returns as return_service
+from kim_metrics.services import scores as score_service
 from kim_metrics.storage.engine import make_engine
 
 from ..test_pages import filled_return
@@ -46,7 +49,7 @@ def test_a_page_link_opened_first_runs_inside_the_navigation(page, server, e2e_d
     A pages/ folder makes Streamlit run such a page on its own until the entry point has
     called st.navigation; the pages send that run back through dashboard.py.
     """
-    org = api.organisation(make_engine(e2e_database))
+    org = admin_service.organisation(make_engine(e2e_database))
     team = org.iloc[0]
     open_page(page, server, f"team?team={int(team['team_id'])}")
     page.locator("h2").first.wait_for()
@@ -90,7 +93,7 @@ def test_choosing_a_team_opens_its_detail(page, server):
 
 
 def test_team_link_shows_evidence_and_flags_unevidenced_claims(page, server, e2e_database):
-    scores = api.scored_round(make_engine(e2e_database), "2026-Q3").scores
+    scores = score_service.scored_round(make_engine(e2e_database), "2026-Q3", actor=local_admin()).scores
     flagged = scores[scores["unevidenced"]].iloc[0]
     open_page(page, server, f"team?team={int(flagged['team_id'])}")
     page.wait_for_selector(GRID, state="attached")
@@ -127,10 +130,10 @@ def test_accessibility_scan(page, server, name):
 
 def test_upload_through_the_browser_then_see_it_in_the_league(page, server, e2e_database, tmp_path):
     engine = make_engine(e2e_database)
-    directorate = sorted(api.organisation(engine)["directorate"].unique())[0]
+    directorate = sorted(admin_service.organisation(engine)["directorate"].unique())[0]
     path = tmp_path / "e2e-return.xlsx"
     path.write_bytes(filled_return(engine, directorate, "2026-Q4", evidence="Checked in the browser test"))
-    before = len(api.returns(engine))
+    before = len(return_service.returns(engine, actor=local_admin()))
 
     open_page(page, server, "upload")
     page.get_by_role("combobox", name="Round this return is for").click()
@@ -138,11 +141,11 @@ def test_upload_through_the_browser_then_see_it_in_the_league(page, server, e2e_
     page.wait_for_selector(IDLE)
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(path))
     page.get_by_text("No problems found.").wait_for()
-    assert len(api.returns(engine)) == before          # checked, not saved
+    assert len(return_service.returns(engine, actor=local_admin())) == before          # checked, not saved
     shot(page, "e2e-upload-preview")
     page.get_by_role("button", name="Confirm and save the return for 2026-Q4").click()
     page.get_by_text(re.compile(r"^Saved$")).wait_for()
-    assert len(api.returns(engine)) == before + 1
+    assert len(return_service.returns(engine, actor=local_admin())) == before + 1
     shot(page, "e2e-upload-saved")
 
     open_page(page, server)

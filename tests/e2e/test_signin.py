@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kim_metrics.services import api
+from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.engine import make_engine
 from tests.e2e.conftest import ARTIFACTS, IDLE, run_dashboard, shot
 
@@ -44,7 +44,7 @@ def signed_in_server(e2e_database, provider, tmp_path_factory):
 def test_director_signs_in_lands_on_their_directorate_and_signs_out(browser, signed_in_server,
                                                                      e2e_database):
     engine = make_engine(e2e_database)
-    org = api.organisation(engine)
+    org = admin_service.organisation(engine)
     engine.dispose()
     director = org.dropna(subset=["director"]).iloc[0]
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")

@@ -1,0 +1,129 @@
+"""Running the scheme (the KIM team): organisation, criteria, rounds, roles and rebuilding results."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from kim_metrics.domain import access
+from kim_metrics.domain.access import ADMIN, Actor
+from kim_metrics.domain.criteria import CriteriaSet, parse_criteria
+from kim_metrics.reading.organisation import parse_org
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.services.common import resolve_actor
+from kim_metrics.storage import audit, people, results
+from kim_metrics.storage import criteria as criteria_store
+from kim_metrics.storage import organisation as org_store
+from kim_metrics.storage import rounds as round_store
+from kim_metrics.storage.audit import SYSTEM_ACTOR
+from kim_metrics.storage.engine import retry_when_busy, write_transaction
+from kim_metrics.storage.rounds import RoundInfo
+
+
+def load_org(engine: Engine, data: bytes, file_name: str, *, actor: Actor | str) -> dict[str, int]:
+    """Load an organisation workbook: it becomes the source of truth for which teams exist."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "load the organisation structure")
+    teams = parse_org(read_workbook(data, file_name=file_name))
+    return save_organisation(engine, teams, actor=who.email)
+
+
+@retry_when_busy
+def save_organisation(engine: Engine, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
+    """Store a checked organisation (``reading.organisation.parse_org``'s frame) and recompute
+    every round's results, since teams may have joined, left or moved."""
+    with write_transaction(engine) as conn:
+        counts = org_store.save_org(conn, teams, actor=actor)
+        results.rebuild(conn)
+        return counts
+
+
+def organisation(engine: Engine) -> pd.DataFrame:
+    """Every active team with its directorate, group, director and information managers."""
+    with engine.connect() as conn:
+        return org_store.org_frame(conn)
+
+
+@retry_when_busy
+def load_criteria(engine: Engine, text: str, *, actor: Actor | str,
+                  file_name: str = "criteria.toml") -> CriteriaSet:
+    """Criteria for rounds opened from now on; rounds already open keep theirs."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "change the criteria")
+    criteria = parse_criteria(text, file_name=file_name)
+    with write_transaction(engine) as conn:
+        criteria_store.save_criteria(conn, text, who.email)
+    return criteria
+
+
+def current_criteria(engine: Engine) -> CriteriaSet:
+    with engine.connect() as conn:
+        return criteria_store.current_criteria(conn)[1]
+
+
+def round_criteria(engine: Engine, round_label: str | None) -> CriteriaSet:
+    """The criteria a round was opened with; the criteria in force for a round not yet open."""
+    with engine.connect() as conn:
+        rnd = round_store.find_round(conn, round_label) if round_label else None
+        if rnd:
+            return criteria_store.criteria_version(conn, rnd.criteria_version_id)
+        return criteria_store.current_criteria(conn)[1]
+
+
+@retry_when_busy
+def open_round(engine: Engine, round_label: str, *, actor: Actor | str) -> tuple[RoundInfo, bool]:
+    """Open a round with the criteria in force; (the round, whether it was opened now)."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "open a round")
+    with write_transaction(engine) as conn:
+        rnd, opened = round_store.open_round(conn, round_label, who.email)
+        if opened:
+            results.rebuild_round(conn, rnd)
+        return rnd, opened
+
+
+@retry_when_busy
+def delete_round(engine: Engine, round_label: str, *, actor: Actor | str) -> None:
+    """Delete a round that has no returns (opened by mistake)."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "delete a round")
+    with write_transaction(engine) as conn:
+        round_store.delete_round(conn, round_label, who.email)
+
+
+def grant_role(engine: Engine, email: str, role: str, *, actor: Actor | str) -> bool:
+    """Name someone admin or executive; False when they already were."""
+    return _change_role(engine, email, role, actor=actor, grant=True)
+
+
+def revoke_role(engine: Engine, email: str, role: str, *, actor: Actor | str) -> bool:
+    """Take a granted role away; False when they did not have it."""
+    return _change_role(engine, email, role, actor=actor, grant=False)
+
+
+@retry_when_busy
+def _change_role(engine: Engine, email: str, role: str, *, actor: Actor | str, grant: bool) -> bool:
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "grant or revoke roles")
+    with write_transaction(engine) as conn:
+        changed = (people.grant if grant else people.revoke)(conn, email, role)
+        if changed:
+            audit.record(conn, actor=who.email, target=email.strip().lower(),
+                         action=audit.ROLE_GRANTED if grant else audit.ROLE_REVOKED,
+                         **({"after": {"role": role}} if grant else {"before": {"role": role}}))
+        return changed
+
+
+def role_grants(engine: Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return people.grants(conn)
+
+
+@retry_when_busy
+def rebuild(engine: Engine, round_label: str | None = None, *, actor: Actor | str) -> list[str]:
+    """Recompute stored results (one round, or every round); the labels rebuilt."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "rebuild the stored results")
+    with write_transaction(engine) as conn:
+        rounds = [round_store.get_round(conn, round_label)] if round_label else None
+        return results.rebuild(conn, rounds)
