@@ -106,7 +106,7 @@ def review_form(c) -> None:
         with st.form(key=f"review_{c.score_id}", border=False):
             verdict = st.radio("Verdict", ["Verify", "Challenge"], horizontal=True,
                                key=f"verdict_{c.score_id}")
-            if criterion.scale == "percent":
+            if criterion.challenge_values() is None:
                 value = st.number_input("If challenged, count it at (%)", 0.0, 100.0, step=1.0,
                                         key=f"value_{c.score_id}")
             else:

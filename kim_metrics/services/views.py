@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 
 from kim_metrics.services import api
 from kim_metrics.storage import store
-from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet, Criterion
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
 from kim_metrics.reports.exports import league_frame
 from kim_metrics.reading.matching import norm_key
@@ -448,19 +448,13 @@ def criteria_editor_frame(criteria: CriteriaSet) -> pd.DataFrame:
     rows = []
     for c in criteria:
         row: dict[str, Any] = {"id": c.id, "name": c.name, "description": c.description,
-                               "scale": _scale_text(c), "weight": c.weight}
+                               "scale": c.measure.explain(), "weight": c.weight}
         for status in criteria.rag.levels[1:]:
             row[threshold_column(status)] = c.rag.get(status, np.nan)
         for i in range(steps):
             row[guidance_column(i + 1)] = c.guidance[i] if i < len(c.guidance) else None
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _scale_text(c: Criterion) -> str:
-    if c.scale == "level":
-        return "level: " + ", ".join(f"{i} {label}" for i, label in enumerate(c.levels))
-    return "percent: 0-100" if c.scale == "percent" else "yes/no: 1 Yes, 0 No"
 
 
 def team_thresholds_frame(criteria: CriteriaSet) -> pd.DataFrame:
