@@ -4,7 +4,11 @@ import pandas as pd
 import pytest
 
 from kim_metrics.domain.criteria import criteria_from_dict, load_criteria
+from kim_metrics.domain.errors import ValidationError
 from kim_metrics.reading.matching import closest, norm_key, parse_score, parse_scores
+from kim_metrics.reading.reader import read_workbook
+from kim_metrics.reading.returns import parse_return
+from tests.badfiles import CORPUS, ORG
 
 CRITERIA = load_criteria()
 RAG = CRITERIA.rag
@@ -131,3 +135,27 @@ def test_percent_text_is_never_taken_for_a_fraction_in_a_column_of_percentage_ce
                                     pd.Series(["training"] * 4), CRITERIA)
     assert values.tolist() == [85, 100, 0.5, 85]
     assert messages.isna().all()
+
+
+# The hostile corpus's score files, read whole --------------------------------------------------
+
+TEAMS = ORG.assign(team_id=range(1, len(ORG) + 1))[["team_id", "team", "directorate", "group"]]
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("percent-sign-below-one.xlsx", {"Data Office": 0.99, "Web Team": 0.5}),
+    ("percent-cells.xlsx", {"Data Office": 100, "Web Team": 85}),
+])
+def test_corpus_percentages_mean_what_was_typed(name, expected):
+    parsed = parse_return(read_workbook(CORPUS[name].build(), file_name=name), CRITERIA, TEAMS)
+    training = parsed.scores[parsed.scores["criterion"] == "training"].set_index("team")["claimed"]
+    assert training.to_dict() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", ["label-partly-not-fully-embedded.xlsx", "label-not-yet-fully-embedded.csv",
+                                  "label-no-longer-fully-embedded.xlsx"])
+def test_corpus_labels_that_only_contain_a_label_are_refused(name):
+    with pytest.raises(ValidationError) as err:
+        parse_return(read_workbook(CORPUS[name].build(), file_name=name), CRITERIA, TEAMS)
+    [problem] = err.value.problems
+    assert problem.column == "Score" and LEVEL_LABELS in problem.message

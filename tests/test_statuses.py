@@ -1,24 +1,35 @@
 """Status sets: every status drawn with a colour, its own where the department gave one.
 
 A department's own status names (the Information Management Assessment's four levels, or
-names nobody has met before) must show in colour wherever a status is drawn; the Excel export
-is the check that names them end to end.
+names nobody has met before) must show in colour wherever a status is drawn. The last tests
+load a criteria file with four custom statuses, score a round under it and look at the Excel
+export, the letter in Word and PDF, the board pack and the league page.
 """
 
 import io
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from docx import Document
+from docx.oxml.ns import qn
 from openpyxl import load_workbook
+from pypdf import PdfReader
+from streamlit.testing.v1 import AppTest
 
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
 from kim_metrics.domain.criteria import FIVE_LEVELS, NO_RETURN, parse_criteria
 from kim_metrics.domain.statuses import (
     DEFAULT_COLOURS, GREEN, NO_RETURN_COLOUR, RAG_STYLES, RED, StatusSet, contrast_ratio, rag_style,
 )
+from kim_metrics.reports.boardpack import boardpack_pdf
 from kim_metrics.reports.exports import league_xlsx
+from kim_metrics.reports.letters import letter_data, letter_docx, letter_pdf
 from kim_metrics.services import api
 from kim_metrics.storage import store
+from kim_metrics.storage.db import make_engine
+from kim_metrics.storage.store import ensure_schema
 
 WCAG_AA_TEXT = 4.5
 IMA_LEVELS = ("Development area", "Progressing towards satisfactory", "Satisfactory", "Good practice")
@@ -101,6 +112,7 @@ guidance = ["Ask everyone.", "Chase the rest.", "Add it to induction."]
 '''
 TEAMS = {"Alpha": (0, 10), "Bravo": (1, 50), "Charlie": (2, 75), "Delta": (3, 95)}
 ROUND = "2026-Q3"
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def test_custom_statuses_load_with_their_colours():
@@ -112,40 +124,94 @@ def test_custom_statuses_load_with_their_colours():
     assert parse_criteria(criteria.to_toml()) == criteria
 
 
-def test_excel_export_fills_each_custom_status_with_its_colour(sqlite_engine):
-    api.load_criteria(sqlite_engine, CUSTOM, actor=LOCAL_ADMIN_EMAIL, file_name="ima.toml")
-    store.save_org(sqlite_engine, pd.DataFrame({
+@pytest.fixture(scope="module")
+def custom_round(tmp_path_factory):
+    """A round scored under the four custom statuses: one team at each."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('custom') / 'kim.db'}")
+    ensure_schema(engine)
+    api.load_criteria(engine, CUSTOM, actor=LOCAL_ADMIN_EMAIL, file_name="ima.toml")
+    store.save_org(engine, pd.DataFrame({
         "team": list(TEAMS), "directorate": "Digital", "group": "Corporate",
         "director": "ali.khan@dept.gov.uk", "information_managers": [[] for _ in TEAMS]}))
     rows = [{"Team": team, "Directorate": "Digital", "Group": "Corporate", "Criterion": cid,
              "Score": score, "Evidence": "Spot check, March"}
             for team, scores in TEAMS.items() for cid, score in zip(("naming", "training"), scores)]
     data = pd.DataFrame(rows).to_csv(index=False).encode()
-    api.open_round(sqlite_engine, ROUND, actor=LOCAL_ADMIN_EMAIL)
-    api.save_preview(sqlite_engine, api.check_return(sqlite_engine, data, "return.csv", ROUND),
-                     uploader=LOCAL_ADMIN_EMAIL)
+    api.open_round(engine, ROUND, actor=LOCAL_ADMIN_EMAIL)
+    api.save_preview(engine, api.check_return(engine, data, "return.csv", ROUND), uploader=LOCAL_ADMIN_EMAIL)
+    yield engine
+    engine.dispose()
 
-    league = api.league(sqlite_engine, ROUND, "team")
-    scores = api.scored_round(sqlite_engine, ROUND).scores
+
+def _column(ws, header: str) -> list:
+    headers = [c.value for c in ws[1]]
+    return [cell for (cell,) in ws.iter_rows(min_row=2, min_col=headers.index(header) + 1,
+                                             max_col=headers.index(header) + 1)]
+
+
+def test_excel_export_fills_each_custom_status_with_its_colour(custom_round):
+    league = api.league(custom_round, ROUND, "team")
+    scores = api.scored_round(custom_round, ROUND).scores
     book = load_workbook(io.BytesIO(league_xlsx(league.table, league.criteria, "team", scores,
                                                 round_label=ROUND)))
     statuses = league.criteria.rag.statuses
     seen = set()
     for sheet, columns in (("League", ("RAG", "Naming convention used", "Staff KIM training completed")),
                            ("Scores", ("RAG",))):
-        ws = book[sheet]
-        headers = [c.value for c in ws[1]]
         for column in columns:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=headers.index(column) + 1,
-                                        max_col=headers.index(column) + 1):
+            for cell in _column(book[sheet], column):
                 style = statuses.style(cell.value)
                 assert style is not None, f"{sheet}!{cell.coordinate} holds {cell.value!r}"
                 assert cell.fill.fgColor.rgb[-6:] == style.background.lstrip("#"), cell.coordinate
                 assert cell.font.color.rgb[-6:] == style.text.lstrip("#"), cell.coordinate
                 seen.add(cell.value)
     assert seen == set(IMA_LEVELS)
-    fills = {cell.value: cell.fill.fgColor.rgb[-6:] for (cell,) in book["Scores"].iter_rows(
-        min_row=2, min_col=[c.value for c in book["Scores"][1]].index("RAG") + 1,
-        max_col=[c.value for c in book["Scores"][1]].index("RAG") + 1)}
+    fills = {cell.value: cell.fill.fgColor.rgb[-6:] for cell in _column(book["Scores"], "RAG")}
     assert fills["Good practice"] == "1D70B8" and fills["Development area"] == "912B88"
     assert len(set(fills.values())) == 4
+
+
+def test_word_letter_shades_each_custom_status_with_its_colour(custom_round):
+    d = letter_data(custom_round, ROUND, "Digital")
+    doc = Document(io.BytesIO(letter_docx(d)))
+    table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:3] == ["Team", "Score", "Status"])
+    shades = {}
+    for row in table.rows[1:]:
+        shading = row.cells[2]._tc.tcPr.xpath("./w:shd")[0]
+        shades[row.cells[2].text] = shading.get(qn("w:fill"))
+    assert shades.keys() <= set(IMA_LEVELS) and len(shades) >= 2
+    for status, fill in shades.items():
+        assert fill == d.statuses.colour(status).lstrip("#")
+
+
+def _pdf_fills(data: bytes) -> set[str]:
+    """Every fill colour a PDF's pages set, as #RRGGBB."""
+    fills = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        content = page.get_contents().get_data().decode("latin-1")
+        for r, g, b in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) rg", content):
+            fills.add("#" + "".join(f"{round(float(v) * 255):02X}" for v in (r, g, b)))
+    return fills
+
+
+def test_pdf_letter_and_board_pack_fill_custom_statuses_with_their_colours(custom_round):
+    statuses = api.league(custom_round, ROUND, "team").criteria.rag.statuses
+    wanted = {"#1D70B8", "#912B88"}
+    letter = _pdf_fills(letter_pdf(letter_data(custom_round, ROUND, "Digital")))
+    assert wanted <= letter
+    pack = _pdf_fills(boardpack_pdf(custom_round, ROUND))
+    assert {statuses.colour(s) for s in IMA_LEVELS} <= pack
+
+
+def test_league_page_colours_custom_statuses(custom_round, monkeypatch):
+    league_colours = {s: api.league(custom_round, ROUND, "team").criteria.rag.statuses.colour(s)
+                      for s in IMA_LEVELS}
+    assert league_colours["Good practice"] == "#1D70B8"
+    monkeypatch.setenv("KIM_DATABASE_URL", str(custom_round.url))
+    monkeypatch.delenv("KIM_ROLE", raising=False)
+    at = AppTest.from_file(str(PROJECT / "dashboard.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    styles = at.dataframe[0].proto.arrow_data.styler.styles
+    for status in IMA_LEVELS:
+        assert f"background-color: {league_colours[status]}" in styles, status
