@@ -21,7 +21,7 @@ from kim_metrics.services import league as league_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import review as review_service
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
-from kim_metrics.domain.criteria import NO_RETURN
+from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, UsageError, ValidationError
 from kim_metrics.reports.exports import export_league, league_frame, neutralise
@@ -205,7 +205,7 @@ def cmd_demo(engine, _args) -> int:
 def cmd_criteria(engine, args) -> int:
     if args.action == "load":
         path = Path(args.file)
-        text = common.read_file(path).decode("utf-8", errors="strict") if path.exists() else None
+        text = decode_criteria(common.read_file(path), file_name=path.name) if path.exists() else None
         if text is None:
             raise KimError(f"{args.file}: no such file. Check the name and folder.")
         criteria = admin_service.load_criteria(engine, text, actor=args.actor or LOCAL_ADMIN, file_name=path.name)

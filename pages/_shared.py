@@ -25,7 +25,7 @@ from kim_metrics.domain.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_M
                                 local_admin)
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.engine import database_url, make_engine
-from kim_metrics.domain.statuses import rag_style
+from kim_metrics.domain.statuses import StatusSet, rag_style
 from kim_metrics.storage.schema import ensure_schema
 
 # Cached figures kept per function: a few rounds × levels × people, old versions fall out.
@@ -324,17 +324,21 @@ def md_escape(text: object) -> str:
 
 # RAG cells: colour *and* word --------------------------------------------------------------
 
-def rag_css(value: object) -> str:
-    style = rag_style(value)
+def rag_css(value: object, statuses: StatusSet | None = None) -> str:
+    style = rag_style(value, statuses)
     if style is None:
         return ""
     return f"background-color: {style.background}; color: {style.text}; font-weight: 600"
 
 
-def styled(frame: pd.DataFrame, rag_columns: Iterable[str], *, decimals: dict[str, int] | None = None):
-    """A Styler whose status cells are filled with the status colour; the word stays in the cell."""
+def styled(frame: pd.DataFrame, rag_columns: Iterable[str], *, decimals: dict[str, int] | None = None,
+           statuses: StatusSet | None = None):
+    """A Styler whose status cells are filled with the status colour; the word stays in the cell.
+
+    ``statuses`` is the round's status set, so a department's own status names are coloured.
+    """
     cols = [c for c in dict.fromkeys(rag_columns) if c in frame.columns]
-    styler = frame.style.map(rag_css, subset=cols) if cols else frame.style
+    styler = frame.style.map(rag_css, subset=cols, statuses=statuses) if cols else frame.style
     for col, places in (decimals or {}).items():
         if col in frame.columns:
             styler = styler.format(precision=places, subset=[col], na_rep="–")
@@ -345,9 +349,9 @@ def styled(frame: pd.DataFrame, rag_columns: Iterable[str], *, decimals: dict[st
     return styler
 
 
-def status_word(status: str) -> str:
+def status_word(status: str, statuses: StatusSet | None = None) -> str:
     """A status with its shape, for text outside a table: '◑ Amber'."""
-    style = rag_style(status)
+    style = rag_style(status, statuses)
     return f"{style.symbol} {status}" if style and status != NO_RETURN else status
 
 

@@ -70,7 +70,7 @@ else:
     cols[0].metric("Score", ui.score_text(r["score"]),
                    delta=None if change is None else f"{change:+.1f} since {prev['round']}",
                    help="The mean score (0-100) of the directorate's teams that made a return.")
-    cols[1].metric("Status", ui.status_word(r["rag"]))
+    cols[1].metric("Status", ui.status_word(r["rag"], criteria.rag.statuses))
     rank = "unranked" if pd.isna(r["rank"]) else f"{int(r['rank'])} of {r['ranked']}"
     moved = r["movement"]
     places = None
@@ -107,7 +107,8 @@ if ui.has_page("team"):
     config["Details"] = st.column_config.LinkColumn("Details", display_text="Open", width="small")
 st.caption("Every status is written in its cell as well as coloured. Choose a row to open the "
            "team's scores and evidence.")
-event = st.dataframe(ui.styled(matrix, ["RAG", *(c.name for c in criteria)], decimals={"Score": 1}),
+event = st.dataframe(ui.styled(matrix, ["RAG", *(c.name for c in criteria)], decimals={"Score": 1},
+                               statuses=criteria.rag.statuses),
                      hide_index=True, width="stretch", column_config=config, key=TABLE_KEY,
                      on_select="rerun" if ui.has_page("team") else "ignore",
                      selection_mode="single-row")
@@ -148,7 +149,8 @@ else:
     for col in ("Team", "Criterion", "Now", "Next level", "What to do"):
         view[col] = view[col].map(ui.md_escape)
     st.table(ui.styled(view.reset_index(drop=True), ["Status now", "Status then"],
-                       decimals={"Directorate score rises by": 2}).hide(axis="index"))
+                       decimals={"Directorate score rises by": 2},
+                       statuses=criteria.rag.statuses).hide(axis="index"))
 
 # Trend -------------------------------------------------------------------------------------
 st.header("Trend over rounds")
@@ -163,4 +165,5 @@ if len(standing) > 0:
     trend_view = standing.drop(columns=["movement"]).rename(columns={"round": "Round", "rank": "Rank", "ranked": "Of",
                                           "score": "Score", "rag": "RAG", "movement_label": "Movement",
                                           "returned_teams": "Teams returned", "teams": "Teams"})
-    st.dataframe(ui.styled(trend_view, ["RAG"], decimals={"Score": 1}), hide_index=True)
+    st.dataframe(ui.styled(trend_view, ["RAG"], decimals={"Score": 1}, statuses=criteria.rag.statuses),
+                 hide_index=True)

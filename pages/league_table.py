@@ -12,7 +12,6 @@ from kim_metrics.reports import exports
 from kim_metrics.services import views as insights
 from kim_metrics.reports.boardpack import boardpack_pdf
 from kim_metrics.domain.criteria import NO_RETURN
-from kim_metrics.domain.statuses import RAG_STYLES
 from kim_metrics.domain.scoring import CHALLENGED, SELF_DECLARED, VERIFIED
 from pages import _shared as ui
 
@@ -64,7 +63,7 @@ for col, status in zip(cols, statuses):
         colour = "inverse"
     else:
         colour = "off"
-    col.metric(f"{ui.status_word(status)} teams", head.counts[status],
+    col.metric(f"{ui.status_word(status, criteria.rag.statuses)} teams", head.counts[status],
                delta=None if change is None else f"{change:+d} {since}", delta_color=colour,
                help=f"Teams whose status is {status} in {round_label}"
                     + (f", and the change since {head.previous}." if head.previous else "."))
@@ -139,7 +138,7 @@ st.caption(f"{len(view):,} {what}. Ranked by weighted score; equal scores share 
            "Every status is written in its cell as well as coloured." + shown + (" " + hint if hint else ""))
 selectable = (level == "team" and ui.has_page("team")) or (level == "directorate" and ui.has_page("directorate"))
 event = st.dataframe(
-    ui.styled(page_view, rag_columns, decimals={"Score": 1}),
+    ui.styled(page_view, rag_columns, decimals={"Score": 1}, statuses=criteria.rag.statuses),
     hide_index=True, width="stretch", column_config=column_config, key=TABLE_KEY,
     height=min(38 + 35 * len(page_view), 600),
     on_select="rerun" if selectable else "ignore", selection_mode="single-row",
@@ -192,7 +191,7 @@ with trend_tab:
     for status in [*criteria.rag.levels, NO_RETURN]:
         if status not in trend:
             continue
-        style = RAG_STYLES.get(status)
+        style = criteria.rag.statuses.style(status)
         fig.add_bar(x=trend["round"], y=trend[status], name=status, text=trend[status],
                     textposition="inside", marker_color=style.background if style else None,
                     textfont_color=style.text if style else None,
@@ -217,7 +216,7 @@ with heat_tab:
         z = words.apply(lambda col: col.map(order.index)).to_numpy()
         scale = []
         for i, status in enumerate(order):
-            colour = RAG_STYLES[status].background if status in RAG_STYLES else "#FFFFFF"
+            colour = criteria.rag.statuses.colour(status)
             scale += [[i / len(order), colour], [(i + 1) / len(order), colour]]
         heat = go.Figure(go.Heatmap(
             z=z, x=["<br>".join(textwrap.wrap(name, 18)) for name in words.columns], y=list(words.index), text=words.to_numpy(),

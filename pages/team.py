@@ -50,6 +50,7 @@ round_label = ui.round_picker(labels, key="team_round", container=top[1])
 st.query_params["team"] = str(team_id)
 
 detail = ui.team_detail(url, team_id, round_label, actor)
+statuses = ui.league(url, round_label, "team").criteria.rag.statuses   # the round's, for colours
 league = ui.league(url, round_label, "team").table
 row = league[league["team_id"] == team_id]
 
@@ -59,7 +60,7 @@ ui.link("directorate", f"Back to {ui.md_escape(detail.directorate)}", icon=":mat
         query_params={"directorate": detail.directorate})
 cols = st.columns(4)
 cols[0].metric("Score", ui.score_text(detail.score), help="Weighted score, 0-100.")
-cols[1].metric("Status", ui.status_word(detail.rag))
+cols[1].metric("Status", ui.status_word(detail.rag, statuses))
 if len(row) and not pd.isna(row.iloc[0]["rank"]):
     r = row.iloc[0]
     cols[2].metric("Rank", f"{int(r['rank'])} of {int(league['rank'].notna().sum())}",
@@ -86,7 +87,7 @@ else:
     })
     overview.loc[~detail.criteria["evidenced"] & ~detail.criteria["unevidenced"], "Evidence"] = "None needed"
     st.subheader(f"Scores for {round_label}")
-    st.dataframe(ui.styled(overview, ["RAG"]), hide_index=True, width="stretch", column_config={
+    st.dataframe(ui.styled(overview, ["RAG"], statuses=statuses), hide_index=True, width="stretch", column_config={
         "Criterion": st.column_config.TextColumn("Criterion", width="large"),
         "Claimed": st.column_config.TextColumn("Claimed", width="small"),
         "Counted": st.column_config.TextColumn("Counted", width="small"),
@@ -107,7 +108,7 @@ def review_form(c) -> None:
         with st.form(key=f"review_{c.score_id}", border=False):
             verdict = st.radio("Verdict", ["Verify", "Challenge"], horizontal=True,
                                key=f"verdict_{c.score_id}")
-            if criterion.scale == "percent":
+            if criterion.challenge_values() is None:
                 value = st.number_input("If challenged, count it at (%)", 0.0, 100.0, step=1.0,
                                         key=f"value_{c.score_id}")
             else:
@@ -136,7 +137,7 @@ for c in detail.criteria.itertuples(index=False):
         else:
             st.markdown(f"**Claimed:** {ui.md_escape(c.claimed or '—')} &nbsp;·&nbsp; "
                         f"**Counted:** {ui.md_escape(c.counted or '—')} &nbsp;·&nbsp; "
-                        f"**Status:** {ui.status_word(c.rag)}")
+                        f"**Status:** {ui.status_word(c.rag, statuses)}")
             if c.unevidenced:
                 st.warning(f"**Unevidenced claim.** The team claimed '{ui.md_escape(c.claimed)}' "
                            f"but gave no evidence, so it counts as '{ui.md_escape(c.counted)}'.",
@@ -165,9 +166,9 @@ for c in detail.criteria.itertuples(index=False):
             past_view["Evidence"] = past["unevidenced"].map({True: "⚠ Unevidenced", False: ""})
             with st.expander(f"History of this criterion ({len(past)} rounds)"):
                 st.dataframe(ui.styled(past_view[["Round", "Claimed", "Counted", "RAG", "Evidence"]],
-                                       ["RAG"]), hide_index=True)
+                                       ["RAG"], statuses=statuses), hide_index=True)
 
 st.subheader("History across rounds")
 hist = detail.history.rename(columns={"round": "Round", "score": "Score", "rag": "RAG"})
 st.dataframe(ui.styled(hist, ["RAG", *[c for c in hist.columns if c not in ("Round", "Score")]],
-                       decimals={"Score": 1}), hide_index=True, width="stretch")
+                       decimals={"Score": 1}, statuses=statuses), hide_index=True, width="stretch")

@@ -124,7 +124,8 @@ def show_preview(preview: return_service.Preview) -> None:
     table.insert(1, "Directorate", teams["directorate"].to_numpy())
     table.insert(2, "Score", teams["score"].to_numpy())
     table.insert(3, "RAG", teams["rag"].to_numpy())
-    st.dataframe(ui.styled(table, ["RAG", *(c.name for c in criteria)], decimals={"Score": 1}),
+    st.dataframe(ui.styled(table, ["RAG", *(c.name for c in criteria)], decimals={"Score": 1},
+                           statuses=criteria.rag.statuses),
                  hide_index=True, width="stretch")
     flagged = preview.scores[preview.scores["unevidenced"].astype(bool)]
     if len(flagged):

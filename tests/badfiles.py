@@ -510,6 +510,32 @@ CORPUS: dict[str, BadFile] = {f.name: f for f in [
     BadFile("text-named.xlsx", lambda: csv_bytes(), accepted=True, fmt="csv"),
     BadFile("legacy.xls", _xls, accepted=True, fmt="xls"),
     BadFile("libreoffice.ods", _ods_return, accepted=True, fmt="ods"),
+    # A score means what the person typed: a label matches only as a whole, never on its end.
+    BadFile("label-partly-not-fully-embedded.xlsx",
+            lambda: xlsx(rows(overrides={("Data Office", "naming"): {
+                "Score": "Partly in place (not fully embedded)"}})),
+            says=("is not a score for 'Naming convention used'", "Fully embedded"),
+            where=("Return", 2, "Score")),
+    BadFile("label-not-yet-fully-embedded.csv",
+            lambda: csv_bytes(rows(overrides={("Data Office", "what_to_keep"): {
+                "Score": "Not yet fully embedded"}})),
+            says=("'Not yet fully embedded' is not a score", "Mostly in place"), where=(None, 4, "Score")),
+    BadFile("label-no-longer-fully-embedded.xlsx",
+            lambda: xlsx(rows(overrides={("Web Team", "legacy_review"): {
+                "Score": "No longer fully embedded"}})),
+            says=("'No longer fully embedded' is not a score", "Not started"), where=("Return", 15, "Score")),
+    # Text with a % sign is that many percent: "0.99%" is under one percent, not 99.
+    BadFile("percent-sign-below-one.xlsx", accepted=True,
+            build=lambda: xlsx(rows(overrides={("Data Office", "training"): {"Score": "0.99%"},
+                                               ("Web Team", "training"): {"Score": "0.5%"}})),
+            stored={**_stored("Data Office", "training", claimed_raw="0.99%"),
+                    **_stored("Web Team", "training", claimed_raw="0.5%")}),
+    # Percentage-formatted cells hold fractions (Excel keeps 85 % as 0.85): still 85.
+    BadFile("percent-cells.xlsx", accepted=True,
+            build=lambda: xlsx(rows(overrides={("Data Office", "training"): {"Score": 1.0},
+                                               ("Web Team", "training"): {"Score": 0.85}}),
+                               tweak=lambda book: [setattr(book.active[f"E{r}"], "number_format", "0%")
+                                                   for r in (7, 14)])),
 ]}
 
 

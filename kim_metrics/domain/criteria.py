@@ -3,13 +3,19 @@
 A department edits ``criteria.toml``, so its shape is fixed: every key is checked and any key
 not in the shape is refused with a message that names it. A loaded file becomes a
 ``CriteriaSet``; each round keeps the set that was in force when it opened.
+
+A criterion's scale (``domain.scales``) holds every rule that depends on the kind of scale;
+``Criterion`` asks it. ``[rag]`` is the round's status set: its names, worst first, the team
+thresholds and any colours the department gave.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +23,43 @@ import numpy as np
 import tomli_w
 
 from kim_metrics.domain.errors import Problem, ValidationError
-from kim_metrics.domain.statuses import FIVE_LEVELS, NO_RETURN, THREE_LEVELS  # noqa: F401  (callers still import these from here)
+from kim_metrics.domain.scales import (
+    Scale, ScaleProblem, build_scale, scale_keys, scale_names,
+)
+from kim_metrics.domain.statuses import (  # noqa: F401  (callers still import these from here)
+    FIVE_LEVELS, NO_RETURN, THREE_LEVELS, StatusSet, colour_problems,
+)
 
 DEFAULT_CRITERIA_PATH = Path(__file__).resolve().parents[2] / "data" / "criteria.toml"
 
-SCALES = ("level", "percent", "yesno")
-DEFAULT_LEVEL_LABELS = ("Not started", "Partly in place", "Mostly in place", "Fully embedded")
+SHORT_MAX = 14        # a grid's column header
+MAX_WEIGHT = 1000.0
+_IMA_ID = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_ID = re.compile(r"^[A-Za-z0-9_]+$")
 
-_RAG_KEYS = {"levels", "team"}
-_CRITERION_KEYS = {
-    "id", "name", "description", "scale", "levels", "rag", "weight", "aliases", "guidance",
-}
+_RAG_KEYS = ("levels", "team", "colours")
+_COMMON_KEYS = ("id", "name", "short", "description", "ima", "scale", "rag", "weight", "aliases",
+                "guidance")
 _REQUIRED_CRITERION_KEYS = ("id", "name", "scale", "rag", "guidance")
+# Words a derived short label leaves off its end ("Legacy and" reads as "Legacy").
+_TRAILING_WORDS = {"a", "an", "and", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
 
 
 @dataclass(frozen=True)
 class RagScale:
-    """The ordered statuses, worst first, and the lowest team score (0-100) for each."""
+    """The ordered statuses, worst first, the lowest team score (0-100) for each, and colours.
+
+    ``statuses`` is the status set every page, workbook and document draws these statuses
+    with: the department's own colours where it gave them, defaults otherwise.
+    """
 
     levels: tuple[str, ...] = THREE_LEVELS
     team: Mapping[str, float] = field(default_factory=lambda: {"Green": 80.0, "Amber": 50.0})
+    colours: Mapping[str, str] = field(default_factory=dict)
+    statuses: StatusSet = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statuses", StatusSet(tuple(self.levels), dict(self.colours)))
 
     def classify(self, values: Any, thresholds: Mapping[str, float] | None = None) -> np.ndarray:
         """Status for each value: the best status whose threshold the value reaches.
@@ -54,41 +77,64 @@ class RagScale:
 
     def position(self, status: str) -> int:
         """0 for the worst status; -1 for "No return" so it sorts below every status."""
-        return self.levels.index(status) if status in self.levels else -1
+        return self.statuses.position(status)
 
 
 @dataclass(frozen=True)
 class Criterion:
+    """One criterion; everything that depends on its scale is asked of ``measure``."""
+
     id: str
     name: str
     description: str
-    scale: str
-    levels: tuple[str, ...]
+    measure: Scale
     rag: Mapping[str, float]
     weight: float
     aliases: tuple[str, ...]
     guidance: tuple[str, ...]
+    short: str = ""                 # a grid's column header, at most SHORT_MAX characters
+    ima: str | None = None          # the Information Management Assessment sub-area it evidences
+
+    @property
+    def scale(self) -> str:
+        """The scale's name, as the criteria file writes it."""
+        return self.measure.name
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """A level scale's labels, lowest first (empty for other scales)."""
+        return self.measure.levels
 
     @property
     def top(self) -> float:
         """The highest value on the criterion's own scale."""
-        if self.scale == "level":
-            return float(len(self.levels) - 1)
-        return 100.0 if self.scale == "percent" else 1.0
+        return self.measure.top
 
     def to_percent(self, values: Any) -> np.ndarray:
         """Values on the criterion's own scale made 0-100 for the team score."""
-        return np.asarray(values, dtype=float) / self.top * 100.0
+        return self.measure.to_percent(values)
 
     def label(self, value: float | None) -> str:
         """How a value reads to a person: the level's label, "85%", "Yes"/"No"."""
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return ""
-        if self.scale == "level":
-            return self.levels[int(round(value))]
-        if self.scale == "yesno":
-            return "Yes" if value >= 1 else "No"
-        return f"{value:g}%"
+        return self.measure.label(float(value))
+
+    def choices(self) -> list[str]:
+        """The template's drop-down for the score; empty when a number is typed."""
+        return self.measure.choices()
+
+    def accepted(self) -> str:
+        """The values a score may take, as a message names them."""
+        return self.measure.accepted()
+
+    def valid(self, value: float) -> bool:
+        """Whether ``value`` lies on the criterion's scale."""
+        return self.measure.valid(value)
+
+    def challenge_values(self) -> list[float] | None:
+        """The values a reviewer may pick; None when any number from 0 to ``top`` will do."""
+        return self.measure.challenge_values()
 
     def bands(self, rag: RagScale) -> list[tuple[float, str]]:
         """Lowest value of each band on the criterion's scale, worst first, with its status."""
@@ -97,24 +143,16 @@ class Criterion:
 
     def next_step(self, value: float, rag: RagScale) -> tuple[float, str] | None:
         """The value to reach next and the guidance for getting there, or None at the top."""
-        if self.scale == "percent":
-            bands = self.bands(rag)
-            for i, (lowest, _status) in enumerate(bands[1:]):
-                if value < lowest:
-                    return lowest, self.guidance[i]
-            return None
-        if value >= self.top:
-            return None
-        step = int(np.floor(value))
-        return float(step + 1), self.guidance[step]
+        step = self.measure.next_step(value, self.bands(rag))
+        return None if step is None else (step[0], self.guidance[step[1]])
+
+    def steps_up(self, rag: RagScale) -> list[str]:
+        """The guidance, each entry saying which score it moves a team up from."""
+        return self.measure.steps_up(self.bands(rag), self.guidance)
 
     @property
     def guidance_needed(self) -> int:
-        if self.scale == "level":
-            return len(self.levels) - 1
-        if self.scale == "yesno":
-            return 1
-        return len(self.rag)
+        return self.measure.guidance_needed(self.rag)
 
 
 @dataclass(frozen=True)
@@ -143,21 +181,21 @@ class CriteriaSet:
         return {c.id: c.weight for c in self.criteria}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rag": {"levels": list(self.rag.levels), "team": dict(self.rag.team)},
-            "criterion": [_criterion_dict(c) for c in self.criteria],
-        }
+        rag: dict[str, Any] = {"levels": list(self.rag.levels), "team": dict(self.rag.team)}
+        if self.rag.colours:
+            rag["colours"] = dict(self.rag.colours)
+        return {"rag": rag, "criterion": [_criterion_dict(c) for c in self.criteria]}
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
 
 
 def _criterion_dict(c: Criterion) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": c.id, "name": c.name, "description": c.description, "scale": c.scale,
-    }
-    if c.scale == "level":
-        out["levels"] = list(c.levels)
+    out: dict[str, Any] = {"id": c.id, "name": c.name, "short": c.short, "description": c.description}
+    if c.ima:
+        out["ima"] = c.ima
+    out["scale"] = c.scale
+    out.update(c.measure.to_table())
     out.update(
         rag=dict(c.rag), weight=c.weight, aliases=list(c.aliases), guidance=list(c.guidance)
     )
@@ -168,14 +206,24 @@ def load_criteria(source: str | Path | None = None) -> CriteriaSet:
     """Read a criteria file (the shipped defaults when ``source`` is None)."""
     path = Path(source) if source is not None else DEFAULT_CRITERIA_PATH
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ValidationError([Problem(str(path), None, None, None,
                                        "The criteria file does not exist. Check the path.")]) from None
-    except UnicodeDecodeError:
-        raise ValidationError([Problem(path.name, None, None, None,
-                                       "The criteria file is not UTF-8 text. Save it as UTF-8 and try again.")]) from None
-    return parse_criteria(text, file_name=path.name)
+    return parse_criteria(decode_criteria(data, file_name=path.name), file_name=path.name)
+
+
+def decode_criteria(data: bytes, *, file_name: str = "criteria.toml") -> str:
+    """A criteria file's text; a file that is not UTF-8 is refused naming the first bad line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ValidationError([Problem(
+            file_name, None, None, None,
+            f"The criteria file is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line} "
+            "is not UTF-8). Save it as UTF-8 (in Notepad: Save as, Encoding UTF-8) and load it "
+            "again.")]) from None
 
 
 def parse_criteria(text: str, *, file_name: str = "criteria.toml") -> CriteriaSet:
@@ -204,6 +252,7 @@ def criteria_from_dict(raw: Mapping[str, Any], *, file_name: str = "criteria") -
         items = []
     criteria: list[Criterion] = []
     seen: set[str] = set()
+    shorts: dict[str, str] = {}
     for n, item in enumerate(items, start=1):
         c = _parse_criterion(item, n, rag, problem)
         if c is None:
@@ -211,30 +260,95 @@ def criteria_from_dict(raw: Mapping[str, Any], *, file_name: str = "criteria") -
         if c.id in seen:
             problem(f"criterion {n}", f"The id '{c.id}' is used twice. Give each criterion its own id.")
         seen.add(c.id)
+        if c.short:
+            key = c.short.casefold()
+            if key in shorts:
+                problem(f"criterion '{c.id}'", f"The short label '{c.short}' is also the short label "
+                        f"of '{shorts[key]}'. Give each criterion its own, so the grid's columns "
+                        "can be told apart.")
+            shorts[key] = c.id
         criteria.append(c)
     if problems:
         raise ValidationError(problems)
-    return CriteriaSet(rag=rag, criteria=tuple(criteria))
+    return CriteriaSet(rag=rag, criteria=tuple(_with_shorts(criteria)))
+
+
+def _with_shorts(criteria: list[Criterion]) -> list[Criterion]:
+    """Every criterion with a short label: its own, or one derived that no other one has."""
+    taken = {c.short.casefold() for c in criteria if c.short}
+    out = []
+    for c in criteria:
+        if not c.short:
+            short = derive_short(c.name, c.aliases, taken)
+            taken.add(short.casefold())
+            c = replace(c, short=short)
+        out.append(c)
+    return out
+
+
+def derive_short(name: str, aliases: Sequence[str] = (), taken: set[str] = frozenset()) -> str:
+    """A column header of at most ``SHORT_MAX`` characters for a criterion that gave none.
+
+    The name when it fits, else the longest alias that fits, else the name cut at a word
+    (ending "…"); a label another criterion already has is passed over.
+    """
+    fitting = sorted((a for a in aliases if len(a) <= SHORT_MAX), key=len, reverse=True)
+    candidates = [name] if len(name) <= SHORT_MAX else []
+    candidates += [a[:1].upper() + a[1:] for a in fitting]
+    candidates.append(_cut(name))
+    for candidate in candidates:
+        if candidate.casefold() not in taken:
+            return candidate
+    stem = _cut(name, SHORT_MAX - 2).rstrip("…")
+    for n in range(2, 100):
+        numbered = f"{stem} {n}"
+        if numbered.casefold() not in taken:
+            return numbered
+    return name[:SHORT_MAX]
+
+
+def _cut(text: str, limit: int = SHORT_MAX) -> str:
+    """``text`` cut at a word so that it fits ``limit`` characters with its "…"."""
+    if len(text) <= limit:
+        return text
+    words = text[:limit - 1].split()
+    if len(words) > 1 and not text[limit - 1].isspace():
+        words = words[:-1]     # the last word was cut through
+    while len(words) > 1 and words[-1].lower().strip("-,;:") in _TRAILING_WORDS:
+        words.pop()
+    kept = " ".join(words).rstrip("-,;:") or text[:limit - 1]
+    return kept + "…"
 
 
 def _parse_rag(raw: Any, problem) -> RagScale:
     if not isinstance(raw, Mapping):
         problem("rag", "[rag] must be a table with 'levels' and 'team'.")
         return RagScale()
-    for key in sorted(set(raw) - _RAG_KEYS):
-        problem(f"rag.{key}", f"Unknown key '{key}' in [rag]. Allowed keys: levels, team.")
-    levels = tuple(raw.get("levels", THREE_LEVELS))
-    if not (2 <= len(levels) <= 7) or not all(isinstance(x, str) and x.strip() for x in levels) \
+    for key in sorted(set(raw) - set(_RAG_KEYS)):
+        problem(f"rag.{key}", f"Unknown key '{key}' in [rag]. Allowed keys: {', '.join(_RAG_KEYS)}.")
+    levels = raw.get("levels", THREE_LEVELS)
+    if not isinstance(levels, (list, tuple)) or not (2 <= len(levels) <= 7) \
+            or not all(isinstance(x, str) and x.strip() for x in levels) \
             or len(set(levels)) != len(levels):
         problem("rag.levels", 'RAG levels must be 2 to 7 distinct names, worst first, '
                 'for example ["Red", "Amber", "Green"].')
         levels = THREE_LEVELS
+    levels = tuple(levels)
     default_team = {"Green": 80.0, "Amber": 50.0} if levels == THREE_LEVELS else {}
     team = _thresholds(raw.get("team", default_team), levels, (0.0, 100.0), "rag.team", problem)
     if not team:
         problem("rag.team", "Give the lowest team score (0-100) for each status above "
                 f"'{levels[0]}', for example team = {{ {levels[-1]} = 80 }}.")
-    return RagScale(levels=levels, team=team)
+    colours = raw.get("colours", {})
+    if not isinstance(colours, Mapping):
+        problem("rag.colours", 'colours must be a table of status = "#RRGGBB", such as '
+                f'colours = {{ "{levels[-1]}" = "#00703C" }}.')
+        colours = {}
+    bad = colour_problems(colours, levels)
+    for message in bad:
+        problem("rag.colours", message)
+    return RagScale(levels=levels, team=team, colours={} if bad else
+                    {status: value.upper() for status, value in colours.items()})
 
 
 def _thresholds(raw: Any, levels: Sequence[str], bounds: tuple[float, float], where: str,
@@ -271,52 +385,66 @@ def _parse_criterion(item: Any, n: int, rag: RagScale, problem) -> Criterion | N
     cid = item.get("id")
     if isinstance(cid, str) and cid.strip():
         where = f"criterion '{cid}'"
-    for key in sorted(set(item) - _CRITERION_KEYS):
-        problem(where, f"Unknown key '{key}'. Allowed keys: {', '.join(sorted(_CRITERION_KEYS))}.")
+    own_keys = scale_keys()
+    allowed = sorted({*_COMMON_KEYS, *(k for keys in own_keys.values() for k in keys)})
+    for key in sorted(set(item) - set(allowed)):
+        problem(where, f"Unknown key '{key}'. Allowed keys: {', '.join(allowed)}.")
     missing = [k for k in _REQUIRED_CRITERION_KEYS if k not in item]
     if missing:
         problem(where, f"Missing {', '.join(missing)}. Every criterion needs "
                 f"{', '.join(_REQUIRED_CRITERION_KEYS)}.")
         return None
-    if not isinstance(cid, str) or not cid.strip() or not cid.replace("_", "").isalnum():
+    if not isinstance(cid, str) or not _ID.match(cid.strip()):
         problem(where, "The id must be a short word of letters, digits and underscores, such as 'naming'.")
         return None
     name = item["name"]
     if not isinstance(name, str) or not name.strip():
         problem(where, "The name must be non-empty text.")
         return None
-    scale = item["scale"]
-    if scale not in SCALES:
-        problem(where, f"Unknown scale {scale!r}. Use one of: {', '.join(SCALES)}.")
+    scale_name = item["scale"]
+    if not isinstance(scale_name, str) or scale_name not in scale_names():
+        problem(where, f"Unknown scale {scale_name!r}. Use one of: {', '.join(scale_names())}.")
         return None
-    levels: tuple[str, ...] = ()
-    if scale == "level":
-        levels = tuple(item.get("levels", DEFAULT_LEVEL_LABELS))
-        if len(levels) < 2 or not all(isinstance(x, str) and x.strip() for x in levels) \
-                or len({x.strip().lower() for x in levels}) != len(levels):
-            problem(where, "A 'level' scale needs at least two distinct level labels, lowest first.")
-            return None
-    elif "levels" in item:
-        problem(where, f"Only a 'level' scale has levels; remove 'levels' from this {scale} criterion.")
-    top = {"level": len(levels) - 1, "percent": 100, "yesno": 1}[scale]
-    thresholds = _thresholds(item["rag"], rag.levels, (0.0, float(top)), f"{where} rag", problem)
+    for other, keys in own_keys.items():
+        for key in keys:
+            if key in item and key not in own_keys[scale_name]:
+                problem(where, f"Only a '{other}' scale has {key}; remove '{key}' from this "
+                        f"{scale_name} criterion.")
+    try:
+        measure = build_scale(scale_name, item)
+    except ScaleProblem as exc:
+        problem(where, str(exc))
+        return None
+    thresholds = _thresholds(item["rag"], rag.levels, (0.0, measure.top), f"{where} rag", problem)
     if not thresholds:
-        problem(where, f"Give at least one RAG threshold, such as rag = {{ {rag.levels[-1]} = {top} }}.")
+        problem(where, f"Give at least one RAG threshold, such as rag = {{ {rag.levels[-1]} = {measure.top:g} }}.")
         return None
     weight = item.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
-        problem(where, f"The weight must be a number above 0; it is {weight!r}.")
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) \
+            or not 0 < weight <= MAX_WEIGHT:
+        problem(where, f"The weight must be a number above 0 and at most {MAX_WEIGHT:g}; "
+                f"it is {weight!r}.")
         return None
     aliases = item.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         problem(where, "aliases must be a list of text, such as [\"file naming\"].")
         return None
+    short = _short(item.get("short"), where, problem)
+    ima = item.get("ima")
+    if ima is not None and (not isinstance(ima, str) or not _IMA_ID.match(ima.strip())):
+        problem(where, "ima must name an Information Management Assessment sub-area by its id: "
+                "letters, digits and underscores, such as \"managing_information_as_an_asset\".")
+        return None
+    description = item.get("description", "")
+    if not isinstance(description, str):
+        problem(where, "The description must be text.")
+        return None
     guidance = item["guidance"]
     c = Criterion(
-        id=cid.strip(), name=name.strip(), description=str(item.get("description", "")).strip(),
-        scale=scale, levels=levels, rag=thresholds, weight=float(weight),
-        aliases=tuple(a.strip() for a in aliases if a.strip()),
+        id=cid.strip(), name=name.strip(), description=description.strip(), measure=measure,
+        rag=thresholds, weight=float(weight), aliases=tuple(a.strip() for a in aliases if a.strip()),
         guidance=tuple(guidance) if isinstance(guidance, list) else (),
+        short=short or "", ima=ima.strip() if ima else None,
     )
     if not isinstance(guidance, list) or not all(isinstance(g, str) and g.strip() for g in guidance) \
             or len(guidance) != c.guidance_needed:
@@ -324,3 +452,14 @@ def _parse_criterion(item: Any, n: int, rag: RagScale, problem) -> Criterion | N
                 "how to move up from each level below the top.")
         return None
     return c
+
+
+def _short(value: Any, where: str, problem) -> str | None:
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > SHORT_MAX or not text.isprintable():
+        problem(where, f"short must be text of 1 to {SHORT_MAX} characters on one line, such as "
+                f"\"Naming\" (a grid's column header); it is {value!r}.")
+        return None
+    return text

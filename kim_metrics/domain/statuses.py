@@ -129,9 +129,12 @@ RagStyle = StatusStyle
 
 
 def rag_style(status: object, statuses: StatusSet | None = None) -> StatusStyle | None:
-    """How ``status`` is drawn in ``statuses`` (the standard RAG words when none is given)."""
+    """How ``status`` is drawn in ``statuses``; a name outside the set (a status from an
+    earlier round's set, or no set given) is drawn as its known name is, if it is one."""
     if statuses is not None:
-        return statuses.style(status)
+        style = statuses.style(status)
+        if style is not None:
+            return style
     if isinstance(status, str) and status in DEFAULT_COLOURS and status not in KNOWN.levels:
         background = DEFAULT_COLOURS[status]
         return StatusStyle(background, text_colour(background), "◑")

@@ -4,6 +4,13 @@ Header and name matching ignores case, spacing and punctuation. Scores arrive as
 level labels, Yes/No, "85%", percentage cells (Excel stores 85 % as 0.85) or RAG words;
 each distinct raw value is parsed once per criterion, so a 70,000-row return costs a few
 hundred parses rather than 70,000.
+
+A score means what the person typed. Matching works out what a cell holds (a number, text
+with a ``%`` sign, TRUE/FALSE, words) and the criterion's scale says what that is on it
+(``domain.scales``). A label matches only as a whole, or as a declared alias: "Not yet
+fully embedded" is not "Fully embedded". The one prefix allowed is a round or year in front
+of a label, as status files write it ("22/23 Standards Met"). Anything else is refused with
+the accepted values.
 """
 
 from __future__ import annotations
@@ -18,13 +25,18 @@ import numpy as np
 import pandas as pd
 
 from kim_metrics.domain.criteria import FIVE_LEVELS, CriteriaSet, Criterion, RagScale
+from kim_metrics.domain.scales import NO_WORDS, YES_WORDS, Reading, label_key
 
-_NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 _PERCENT_TEXT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*%\s*$")
 _NUMBER_TEXT = re.compile(r"^\s*[-+]?\d+(?:\.\d+)?\s*$")
-
-YES_WORDS = frozenset({"yes", "y", "true", "t"})
-NO_WORDS = frozenset({"no", "n", "false", "f"})
+# A round or year written in front of a label: "22/23", "2022/23", "2022-2023", "FY 22/23",
+# "2026", "2026-Q3", "2026 Q3", "Q3 2026", "2026-03", then a space, colon or dash.
+_YEAR = r"(?:19|20)\d{2}"
+_ROUND_PREFIX = re.compile(
+    r"^\s*(?:FY\s*)?(?:\d{2}\s*[/\-–]\s*\d{2}"
+    rf"|{_YEAR}(?:\s*[/\-–]\s*(?:\d{{4}}|\d{{2}}))?(?:\s*-?\s*Q[1-4])?"
+    rf"|Q[1-4]\s*{_YEAR})"
+    r"(?:\s*[:\-–]\s*|\s+)(?=\S)", re.IGNORECASE)
 # Short forms people type in RAG columns; only for the standard status names.
 _RAG_ABBREVIATIONS = {"r": "Red", "a": "Amber", "g": "Green", "ar": "Amber/Red", "ag": "Amber/Green",
                       "ra": "Amber/Red", "ga": "Amber/Green"}
@@ -34,7 +46,7 @@ def norm_key(value: object) -> str:
     """Case, spacing and punctuation removed: ' Evidence-Link ' and 'evidence link' match."""
     if value is None:
         return ""
-    return _NON_ALNUM.sub("", str(value)).lower()
+    return label_key(str(value))
 
 
 def norm_keys(values: pd.Series) -> pd.Series:
@@ -90,82 +102,49 @@ def _rag_value(status: str, c: Criterion, rag: RagScale) -> float:
     return best
 
 
-def parse_score(raw: object, c: Criterion, rag: RagScale, *, fractions: bool = False
-                ) -> tuple[float | None, str | None]:
+def parse_score(raw: object, c: Criterion, rag: RagScale, *, fractions: bool = False) -> Reading:
     """(value on the criterion's scale, None) or (None, a message saying how to fix it).
 
     ``fractions`` says the file's percent scores are stored as fractions (percentage
     cells), so 1.0 means 100 % rather than 1 %.
     """
+    scale = c.measure
     # pandas turns empty cells into NaN when a column mixes numbers and blanks.
     if raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, float) and math.isnan(raw)):
-        return None, f"The score is empty. Enter a score for '{c.name}' ({_accepted(c)})."
+        return None, f"The score is empty. Enter a score for '{c.name}' ({c.accepted()})."
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         return None, (f"This cell holds a date or time ({raw}), not a score. "
-                      f"Enter a score for '{c.name}' ({_accepted(c)}).")
+                      f"Enter a score for '{c.name}' ({c.accepted()}).")
     if isinstance(raw, bool):
-        return _from_yes_no(raw, c)
+        return scale.from_flag(raw, c.name) or (
+            None, f"A TRUE/FALSE cell is not a score for '{c.name}'. Use {c.accepted()}.")
     if isinstance(raw, (int, float, np.integer, np.floating)):
         return _from_number(float(raw), c, percent_cell=fractions)
     text = str(raw).strip()
     m = _PERCENT_TEXT.match(text)
     if m:
-        if c.scale != "percent":
-            return None, f"'{text}' is a percentage but '{c.name}' is scored {_accepted(c)}."
-        return _from_number(float(m.group(1)), c)
+        return scale.from_percent(float(m.group(1)), c.name) or (
+            None, f"'{_shorten(text)}' is a percentage but '{c.name}' is scored {c.accepted()}.")
     if _NUMBER_TEXT.match(text):
         return _from_number(float(text), c)
-    key = norm_key(text)
-    if key in YES_WORDS or key in NO_WORDS:
-        if c.scale == "yesno":
-            return (1.0 if key in YES_WORDS else 0.0), None
-        return None, f"'{text}' is a Yes/No answer but '{c.name}' is scored {_accepted(c)}."
-    if c.scale == "level":
-        labels = [norm_key(x) for x in c.levels]
-        if key in labels:
-            return float(labels.index(key)), None
-        # Status files often prefix the label with the round ("22/23 Standards Met").
-        suffix = [i for i, lab in enumerate(labels) if key.endswith(lab)]
-        if suffix:
-            return float(max(suffix, key=lambda i: len(labels[i]))), None
-    status = rag_word(text, rag)
-    if status is not None:
-        return _rag_value(status, c, rag), None
-    return None, f"'{_shorten(text)}' is not a score for '{c.name}'. Use {_accepted(c)}."
+    prefix = _ROUND_PREFIX.match(text)
+    for words in (text, text[prefix.end():]) if prefix else (text,):
+        key = norm_key(words)
+        value = scale.from_words(key)
+        if value is not None:
+            return value, None
+        status = rag_word(words, rag)
+        if status is not None:
+            return _rag_value(status, c, rag), None
+    if norm_key(text) in YES_WORDS | NO_WORDS:
+        return None, f"'{_shorten(text)}' is a Yes/No answer but '{c.name}' is scored {c.accepted()}."
+    return None, f"'{_shorten(text)}' is not a score for '{c.name}'. Use {c.accepted()}."
 
 
-def _from_yes_no(flag: bool, c: Criterion) -> tuple[float | None, str | None]:
-    if c.scale == "yesno":
-        return (1.0 if flag else 0.0), None
-    return None, f"A TRUE/FALSE cell is not a score for '{c.name}'. Use {_accepted(c)}."
-
-
-def _from_number(x: float, c: Criterion, *, percent_cell: bool = False
-                 ) -> tuple[float | None, str | None]:
+def _from_number(x: float, c: Criterion, *, percent_cell: bool = False) -> Reading:
     if math.isnan(x) or math.isinf(x):
-        return None, f"The score is not a number. Use {_accepted(c)}."
-    if c.scale == "percent":
-        if percent_cell or 0 < x < 1:
-            x *= 100.0
-        if not 0 <= x <= 100:
-            return None, f"{x:g} is outside 0-100 for '{c.name}'. Enter a percentage from 0 to 100."
-        return round(x, 6), None
-    if c.scale == "yesno":
-        if x in (0.0, 1.0):
-            return x, None
-        return None, f"{x:g} is not a Yes/No answer for '{c.name}'. Enter Yes or No (or 1 / 0)."
-    if x != int(x) or not 0 <= x <= c.top:
-        return None, (f"{x:g} is not a level of '{c.name}'. Use a whole number from 0 to "
-                      f"{int(c.top)} or a label: {', '.join(c.levels)}.")
-    return x, None
-
-
-def _accepted(c: Criterion) -> str:
-    if c.scale == "level":
-        return f"0 to {int(c.top)}, or one of: {', '.join(c.levels)}"
-    if c.scale == "percent":
-        return "a percentage from 0 to 100, such as 85 or 85%"
-    return "Yes or No"
+        return None, f"The score is not a number. Use {c.accepted()}."
+    return c.measure.from_number(x, c.name, percent_cell=percent_cell)
 
 
 def _shorten(text: str, limit: int = 60) -> str:
@@ -179,7 +158,7 @@ def parse_scores(raw: pd.Series, criterion_ids: pd.Series, criteria: CriteriaSet
         return pd.Series(dtype=float, index=raw.index), pd.Series(dtype=object, index=raw.index)
     frame = pd.DataFrame({"raw": raw.astype(object), "criterion": criterion_ids})
     frame["key"] = frame["raw"].map(_hashable)
-    percent_ids = {c.id for c in criteria if c.scale == "percent"}
+    percent_ids = {c.id for c in criteria if c.measure.fraction_cells}
     fractions = _percent_cells_are_fractions(frame, percent_ids)
     cache: dict[tuple[str, object], tuple[float | None, str | None]] = {}
     by_id = {c.id: c for c in criteria}

@@ -92,7 +92,7 @@ def _lists_sheet(ws: Worksheet, criteria: CriteriaSet) -> dict[str, str]:
     ranges: dict[str, str] = {}
     column = 0
     for c in criteria:
-        choices = _choices(c)
+        choices = c.choices()
         if not choices:
             continue
         column += 1
@@ -102,14 +102,6 @@ def _lists_sheet(ws: Worksheet, criteria: CriteriaSet) -> dict[str, str]:
             ws.cell(row=n, column=column, value=choice)
         ranges[c.id] = f"{quote_sheetname(LISTS_SHEET)}!${letter}$2:${letter}${len(choices) + 1}"
     return ranges
-
-
-def _choices(c: Criterion) -> list[str]:
-    if c.scale == "level":
-        return list(c.levels)
-    if c.scale == "yesno":
-        return ["Yes", "No"]
-    return []
 
 
 def _write_return(ws: Worksheet, teams: pd.DataFrame, criteria: CriteriaSet,
@@ -147,16 +139,16 @@ _EVIDENCE_NOTE = "A score above the lowest counts only with evidence: fill in Ev
 def _score_validation(c: Criterion, choices: str | None, cells: list[str]) -> DataValidation:
     # Excel caps an input message at 255 characters and its title at 32.
     title = c.name if len(c.name) <= 32 else c.name[:31] + "…"
-    if c.scale == "percent":
-        dv = DataValidation(type="whole", operator="between", formula1="0", formula2="100",
-                            allow_blank=True, errorStyle="stop")
-        dv.prompt = "Enter a whole percentage from 0 to 100 (for example 85). " + _EVIDENCE_NOTE
-        dv.error = "Enter a whole number from 0 to 100."
+    if choices is None:
+        dv = DataValidation(type="whole", operator="between", formula1="0",
+                            formula2=f"{c.top:g}", allow_blank=True, errorStyle="stop")
+        dv.prompt = c.measure.prompt() + " " + _EVIDENCE_NOTE
+        dv.error = f"Enter a whole number from 0 to {c.top:g}."
     else:
         # A warning rather than a stop: the parser also accepts a level's number (0-3).
         dv = DataValidation(type="list", formula1=choices, allow_blank=True, errorStyle="warning")
         dv.prompt = "Choose from the list. " + _EVIDENCE_NOTE
-        dv.error = f"Choose one of: {', '.join(_choices(c))}."
+        dv.error = f"Choose one of: {', '.join(c.choices())}."
     dv.promptTitle = dv.errorTitle = title
     dv.showInputMessage = dv.showErrorMessage = True
     dv.sqref = " ".join(cells)
@@ -180,7 +172,7 @@ def _write_guidance(ws: Worksheet, criteria: CriteriaSet, label: str, directorat
         "2. In Score, choose a value from the drop-down list. For a percentage, type a whole "
         "number from 0 to 100.",
         "3. The evidence rule: a score above the lowest level (above "
-        + ", ".join(dict.fromkeys(_lowest(c) for c in criteria))
+        + ", ".join(dict.fromkeys(c.measure.lowest() for c in criteria))
         + ") counts only if it has evidence. Say in Evidence what shows it (for example "
         "'Naming convention published on intranet page; spot check of 20 files in March') "
         "and, where you can, put a link to it in Evidence link. A score without evidence is "
@@ -209,47 +201,21 @@ def _write_guidance(ws: Worksheet, criteria: CriteriaSet, label: str, directorat
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
     for c in criteria:
-        ws.append([c.id, c.name, c.description, _scale_text(c), _accepted(c),
-                   _best_needs(c, criteria), "\n".join(_steps_up(c, criteria))])
+        ws.append([c.id, c.name, c.description, c.measure.describe(), _accepted(c),
+                   _best_needs(c, criteria), "\n".join(c.steps_up(criteria.rag))])
         for cell in ws[ws.max_row]:
             cell.alignment = _WRAP
     for letter, width in zip("ABCDEFG", (22, 36, 50, 16, 36, 24, 80)):
         ws.column_dimensions[letter].width = width
 
 
-def _lowest(c: Criterion) -> str:
-    if c.scale == "level":
-        return f"'{c.levels[0]}'"
-    return "0%" if c.scale == "percent" else "'No'"
-
-
-def _scale_text(c: Criterion) -> str:
-    if c.scale == "level":
-        return f"Levels 0 to {int(c.top)}"
-    return "Percentage" if c.scale == "percent" else "Yes or No"
-
-
 def _accepted(c: Criterion) -> str:
-    if c.scale == "level":
-        return ", ".join(c.levels) + f" (or 0 to {int(c.top)})"
-    if c.scale == "percent":
-        return "A whole percentage from 0 to 100"
-    return "Yes or No"
+    text = c.accepted()
+    return text[:1].upper() + text[1:]
 
 
 def _best_needs(c: Criterion, criteria: CriteriaSet) -> str:
     """The value the best status needs, or the best status the criterion can reach."""
     lowest, status = c.bands(criteria.rag)[-1]
-    value = c.label(lowest) if c.scale != "percent" else f"At least {lowest:g}%"
+    value = c.measure.at_least(lowest)
     return value if status == criteria.rag.levels[-1] else f"{status} at best: {value}"
-
-
-def _steps_up(c: Criterion, criteria: CriteriaSet) -> list[str]:
-    """The criterion's guidance, each line saying which score it moves a team up from."""
-    if c.scale == "percent":
-        bands = c.bands(criteria.rag)
-        return [(f"Below {upper:g}%" if lower == 0 else f"From {lower:g}% to below {upper:g}%")
-                + f": {text}"
-                for (lower, _), (upper, _), text in zip(bands, bands[1:], c.guidance)]
-    starts = c.levels if c.scale == "level" else ("No",)
-    return [f"From {start}: {text}" for start, text in zip(starts, c.guidance)]

@@ -24,7 +24,6 @@ from kim_metrics.reports.charts import GREY, TEXT, ReportPDF, Series, bar_rows, 
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import KimError
 from kim_metrics.reports.exports import safe_text
-from kim_metrics.domain.statuses import RAG_STYLES
 from kim_metrics.domain.scoring import rollup
 
 TOP_N = 10
@@ -182,8 +181,9 @@ def key_messages(b: BoardData) -> list[str]:
 
 # Drawing ---------------------------------------------------------------------------------------
 
-def _colour(status: str) -> str:
-    return RAG_STYLES[status].background if status in RAG_STYLES else GREY
+def _colour(b: BoardData, status: str) -> str:
+    style = b.criteria.rag.statuses.style(status)
+    return style.background if style else GREY
 
 
 def _team_rows(frame: pd.DataFrame) -> list[tuple[str, ...]]:
@@ -219,8 +219,8 @@ def _page_summary(pdf: ReportPDF, b: BoardData) -> None:
              "(mean of the teams that returned, right-hand scale 0-100).", size=8.8, colour=GREY)
     y = pdf.get_y()
     height = min(95, pdf.h - 24 - y)
-    stacks = [Series(s, [int(v) for v in b.trend[s]], _colour(s)) for s in reversed(b.statuses[:-1])]
-    stacks.append(Series(NO_RETURN, [int(v) for v in b.trend[NO_RETURN]], _colour(NO_RETURN)))
+    stacks = [Series(s, [int(v) for v in b.trend[s]], _colour(b, s)) for s in reversed(b.statuses[:-1])]
+    stacks.append(Series(NO_RETURN, [int(v) for v in b.trend[NO_RETURN]], _colour(b, NO_RETURN)))
     column_chart(pdf, pdf.l_margin, y, pdf.width, height, list(b.trend["round"]), stacks,
                  line=Series("Department score", list(b.trend["score"]), SCORE_LINE),
                  axis_label="Teams", line_label="Score")
@@ -239,12 +239,12 @@ def _page_directorates(pdf: ReportPDF, b: BoardData) -> None:
                   rag_columns=(4,), size=8.3)
     pdf.heading("Teams by status in each directorate", size=11.5)
     levels = list(reversed(b.statuses[:-1])) + [NO_RETURN]
-    stacks = [Series(s, [int(v) for v in b.directorates[f"teams.{s}"]], _colour(s)) for s in levels]
+    stacks = [Series(s, [int(v) for v in b.directorates[f"teams.{s}"]], _colour(b, s)) for s in levels]
     y = pdf.get_y()
     end = bar_rows(pdf, pdf.l_margin, y, pdf.width, [safe_text(n) for n in b.directorates["name"]],
                    stacks, row_h=5.2, label_w=66, normalise=False,
                    right_text=[f"{int(t)} teams" for t in b.directorates["teams"]], right_w=16)
-    legend(pdf, pdf.l_margin + 66, end + 1.5, [(s, _colour(s), "box") for s in levels])
+    legend(pdf, pdf.l_margin + 66, end + 1.5, [(s, _colour(b, s), "box") for s in levels])
     pdf.set_y(end + 8)
 
 
@@ -295,10 +295,10 @@ def _page_criteria(pdf: ReportPDF, b: BoardData) -> None:
     highlight = int(mix.index[mix["id"] == weakest["id"]][0]) if weakest else None
     y = pdf.get_y()
     end = bar_rows(pdf, pdf.l_margin, y, pdf.width, list(mix["name"]),
-                   [Series(s, list(mix[s]), _colour(s)) for s in levels], row_h=10, label_w=80,
+                   [Series(s, list(mix[s]), _colour(b, s)) for s in levels], row_h=10, label_w=80,
                    right_text=[("" if pd.isna(p) else f"{p:.1f}") for p in mix["percent"]],
                    right_w=16, highlight=highlight)
-    legend(pdf, pdf.l_margin + 80, end + 1.5, [(s, _colour(s), "box") for s in levels])
+    legend(pdf, pdf.l_margin + 80, end + 1.5, [(s, _colour(b, s), "box") for s in levels])
     pdf.set_y(end + 9)
     history = b.criterion_history or {}
     if len(history) > 1:
@@ -342,6 +342,7 @@ def boardpack_pdf(engine: Engine, round_label: str | None = None, written: date 
     pdf = ReportPDF(title=f"KIM league table board pack {b.round}",
                     running_title=f"KIM league table  |  Board pack  |  {b.round}",
                     footer_text=f"KIM team, {long_date(b.written)}. Source: KIM League, round {b.round}.")
+    pdf.statuses = b.criteria.rag.statuses
     _page_summary(pdf, b)
     _page_directorates(pdf, b)
     _page_teams(pdf, b)

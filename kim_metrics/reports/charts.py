@@ -24,7 +24,7 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
-from kim_metrics.domain.statuses import rag_style
+from kim_metrics.domain.statuses import StatusSet, rag_style, text_colour
 
 # GOV.UK colours: text, secondary text, borders, light fill, brand blue.
 TEXT = "#0B0C0C"
@@ -75,6 +75,8 @@ class Series:
 
 class ReportPDF(FPDF):
     """An A4 document in the house style: protective marking, running title, page numbers."""
+
+    statuses: StatusSet | None = None   # the round's status set, for status colours
 
     def __init__(self, *, title: str, running_title: str, footer_text: str,
                  marking: str = "OFFICIAL", landscape: bool = False) -> None:
@@ -222,7 +224,7 @@ class ReportPDF(FPDF):
                     text = self.t(value)
                     style = None
                     if j in rag_columns:
-                        rs = rag_style(value)
+                        rs = rag_style(value, self.statuses)
                         if rs:
                             style = FontFace(family=self.family, emphasis="BOLD", color=rs.text,
                                              fill_color=rs.background, size_pt=size)
@@ -233,7 +235,7 @@ class ReportPDF(FPDF):
 
     def rag_badge(self, x: float, y: float, w: float, h: float, status: str, text: str | None = None,
                   size: float = 9) -> None:
-        style = rag_style(status)
+        style = rag_style(status, self.statuses)
         background, colour = (style.background, style.text) if style else (LIGHT, TEXT)
         self.set_fill_color(background)
         self.rect(x, y, w, h, style="F")
@@ -250,7 +252,7 @@ class ReportPDF(FPDF):
         y = self.get_y()
         for i, (figure, caption, status) in enumerate(items):
             x = self.l_margin + i * (w + gap)
-            style = rag_style(status) if status else None
+            style = rag_style(status, self.statuses) if status else None
             fill, colour = (style.background, style.text) if style else (LIGHT, TEXT)
             self.set_fill_color(fill)
             self.rect(x, y, w, height, style="F")
@@ -349,8 +351,7 @@ def column_chart(pdf: ReportPDF, x: float, y: float, w: float, h: float,
             pdf.set_fill_color(s.colour)
             pdf.rect(cx - bar_w / 2, bottom - seg, bar_w, seg, style="F")
             if seg >= 3.6:
-                style = rag_style(s.name)
-                pdf.font(7.5, bold=True, colour=style.text if style else WHITE)
+                pdf.font(7.5, bold=True, colour=text_colour(s.colour))
                 text = f"{value:g}"
                 pdf.text(cx - pdf.get_string_width(text) / 2, bottom - seg / 2 + 1.3, text)
             bottom -= seg
@@ -424,8 +425,7 @@ def bar_rows(pdf: ReportPDF, x: float, y: float, w: float, labels: Sequence[str]
             number = f"{value:g}"
             pdf.font(7, bold=True)
             if pdf.get_string_width(number) + 1.5 < seg:
-                style = rag_style(s.name)
-                pdf.set_text_color(style.text if style else WHITE)
+                pdf.set_text_color(text_colour(s.colour))
                 pdf.text(cursor + seg / 2 - pdf.get_string_width(number) / 2, ry + row_h / 2 + 0.5, number)
             cursor += seg
         if right_text:

@@ -29,7 +29,7 @@ from kim_metrics.services import scores as score_service
 from kim_metrics.domain.access import Actor
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.league import league_records
-from kim_metrics.domain.statuses import rag_style
+from kim_metrics.domain.statuses import StatusSet, rag_style
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 cannot hold (Excel and Word files are XML): dropped, never escaped.
@@ -146,12 +146,13 @@ def league_xlsx(table: pd.DataFrame, criteria: CriteriaSet, level: str,
     ws = wb.active
     ws.title = "League"
     criterion_names = {c.name for c in criteria}
-    _write_sheet(ws, frame, rag_columns={"RAG", *criterion_names},
+    _write_sheet(ws, frame, rag_columns={"RAG", *criterion_names}, statuses=criteria.rag.statuses,
                  widths={**{name: 16 for name in criterion_names}, "Rank": 7, "Movement": 11,
                          "Score": 8, "RAG": 11, "Unevidenced claims": 13, "Teams returned": 10},
                  number_formats={"Score": "0.0", "Rank": "0"}, centred={"Rank", "Movement", "Score"})
     if scores is not None:
         _write_sheet(wb.create_sheet("Scores"), scores_frame(scores, criteria), rag_columns={"RAG"},
+                     statuses=criteria.rag.statuses,
                      widths={"Criterion": 34, "Evidence": 60, "Evidence link": 40, "Comment": 40,
                              "Review note": 30, "RAG": 11, "Evidenced": 11, "Unevidenced claim": 12,
                              "Claimed": 16, "Counts as": 16, "Review": 13},
@@ -164,7 +165,8 @@ def league_xlsx(table: pd.DataFrame, criteria: CriteriaSet, level: str,
     return buffer.getvalue()
 
 
-def _write_sheet(ws, frame: pd.DataFrame, *, rag_columns: set[str], widths: dict[str, float] | None = None,
+def _write_sheet(ws, frame: pd.DataFrame, *, rag_columns: set[str], statuses: StatusSet | None = None,
+                 widths: dict[str, float] | None = None,
                  number_formats: dict[str, str] | None = None, wrap: set[str] = frozenset(),
                  centred: set[str] = frozenset()) -> None:
     widths = widths or {}
@@ -190,7 +192,7 @@ def _write_sheet(ws, frame: pd.DataFrame, *, rag_columns: set[str], widths: dict
         body = ws.iter_rows(min_row=2, max_row=last, min_col=j, max_col=j)
         if name in rag_columns:
             for (cell,) in body:
-                style = rag_style(cell.value)
+                style = rag_style(cell.value, statuses)
                 if style:
                     cell.fill = PatternFill("solid", fgColor=style.background.lstrip("#"))
                     cell.font = Font(color=style.text.lstrip("#"), bold=True)

@@ -32,7 +32,7 @@ from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import KimError, NotFoundError
 from kim_metrics.reading.matching import closest
 from kim_metrics.reports.exports import clean_text, safe_text
-from kim_metrics.domain.statuses import rag_style
+from kim_metrics.domain.statuses import KNOWN, StatusSet, rag_style
 from kim_metrics.domain.rounds import next_label, start_date
 
 LETTER_FORMATS = ("docx", "pdf")
@@ -103,6 +103,7 @@ class LetterData:
     teams: tuple[TeamSummary, ...] = ()
     claims: tuple[Claim, ...] = ()
     no_return: tuple[str, ...] = field(default=())
+    statuses: StatusSet = KNOWN      # the round's status set, for status colours
 
     @property
     def file_name(self) -> str:
@@ -250,7 +251,8 @@ def _letter_data(data: _RoundData, directorate: str, written: date) -> LetterDat
         teams_returned=int(row["returned_teams"]),
         ranked_teams=int(data.teams["rank"].notna().sum()),
         teams=tuple(summaries), claims=tuple(claims),
-        no_return=tuple(s.name for s in summaries if not s.returned))
+        no_return=tuple(s.name for s in summaries if not s.returned),
+        statuses=data.criteria.rag.statuses)
 
 
 def letter_data(engine: Engine, round_label: str | None, directorate: str,
@@ -524,14 +526,15 @@ def letter_docx(d: LetterData) -> bytes:
             _repeat_header(table.rows[0])
             for values in block.rows:
                 _docx_row(table.add_row(), values, widths, align=block.align,
-                          rag_columns=block.rag_columns)
+                          rag_columns=block.rag_columns, statuses=d.statuses)
             doc.add_paragraph().paragraph_format.space_after = Pt(0)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
 
 
-def _docx_row(row, values, widths, *, header: bool = False, align=(), rag_columns=()) -> None:
+def _docx_row(row, values, widths, *, header: bool = False, align=(), rag_columns=(),
+              statuses: StatusSet | None = None) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt, RGBColor
 
@@ -552,7 +555,7 @@ def _docx_row(row, values, widths, *, header: bool = False, align=(), rag_column
             continue
         if j < len(align):
             p.alignment = aligns.get(align[j], WD_ALIGN_PARAGRAPH.LEFT)
-        style = rag_style(value) if j in rag_columns else None
+        style = rag_style(value, statuses) if j in rag_columns else None
         if style:
             _shade(cell, style.background.lstrip("#"))
             run.bold = True
@@ -609,6 +612,7 @@ def _repeat_header(row) -> None:
 def letter_pdf(d: LetterData) -> bytes:
     pdf = ReportPDF(title=_subject(d), running_title=f"KIM league table {d.round}  |  {d.directorate}",
                     footer_text=f"{SENDER}, {long_date(d.written)}")
+    pdf.statuses = d.statuses
     pdf.add_page()
     pdf.font(10.5, bold=True)
     pdf.cell(pdf.width, 5, pdf.t(SENDER), align="R", new_x="LMARGIN", new_y="NEXT")

@@ -148,6 +148,9 @@ GROUP_MATURITY = {"Policy and Strategy Group": -0.04, "Operations Group": -0.08,
 CRITERION_EASE = {"naming": 0.10, "corporate_system": 0.0, "what_to_keep": -0.06,
                   "asset_register": 0.02, "information_manager": 0.25, "training": 0.12,
                   "legacy_review": -0.22}
+# Naming an information manager is one step that most teams take early: it is claimed from a
+# lower maturity (above 0.3) than the halfway point a rounded step would need.
+STEP_LIFT = {"information_manager": 0.2}
 
 NO_RETURN_SHARE = (0.12, 0.05)          # first round, later rounds
 UNEVIDENCED_SHARE = 0.08                # of claims above the lowest value
@@ -364,8 +367,10 @@ def _team_rows(team: Any, criteria: CriteriaSet, index: int, months: list[date],
             "day": int(rng.integers(1, 29)), "month": f"{month:%B}",
             "next_review": f"{month:%B} {month.year + 1}", "n": n_items,
             "k": max(1, round(n_items * share)),
-            "pct": int(value) if c.scale == "percent" else round(100 * share),
-            "done": round(headcount * value / 100) if c.scale == "percent" else 0,
+            # Percentages quoted in evidence: the claim itself on a scale of any number (a
+            # headcount share), else the share of items the level suggests.
+            "pct": round(100 * share) if c.measure.stepped else round(float(c.to_percent(value))),
+            "done": round(headcount * float(c.to_percent(value)) / 100),
             "headcount": headcount, "im": im, "name": c.name,
         }
         evidence = link = comment = ""
@@ -392,22 +397,18 @@ def _team_rows(team: Any, criteria: CriteriaSet, index: int, months: list[date],
 
 def _value(c: Criterion, latent: float, headcount: int, rng: np.random.Generator) -> float:
     """A claim on the criterion's own scale from a latent maturity around 0-1."""
-    if c.scale == "level":
-        return float(np.clip(round(latent * c.top), 0, c.top))
-    if c.scale == "yesno":
-        return 1.0 if latent > 0.3 else 0.0
-    # Training completion is counted in people, so teams land on a few shared percentages,
-    # which with the level scales gives the league the ties a real one has.
+    if c.measure.stepped:
+        return float(np.clip(round(latent * c.top + STEP_LIFT.get(c.id, 0.0)), 0, c.top))
+    # A share such as training completion is counted in people, so teams land on a few
+    # shared values, which with the stepped scales gives the league the ties a real one has.
     done = rng.binomial(headcount, float(np.clip(0.4 + 0.55 * latent, 0.0, 0.98)))
-    return float(round(100 * done / headcount))
+    return float(round(c.top * done / headcount))
 
 
 def _evidence_texts(c: Criterion, value: float) -> tuple[str, ...]:
     by_value = EVIDENCE.get(c.id)
     if not by_value:
         return GENERIC_EVIDENCE
-    if c.scale != "level":
-        return by_value[1]
     return by_value.get(int(value)) or by_value[max(by_value)]
 
 
@@ -528,8 +529,8 @@ def _filled_template(criteria: CriteriaSet, teams: pd.DataFrame, scores: pd.Data
     for row in ws.iter_rows(min_row=2):
         c = by_name[row[col["criterion"]].value]
         score = given.loc[(row[col["team"]].value, c.id)]
-        # A percentage is typed as a whole number, as the template's validation asks.
-        row[col["score"]].value = int(score["claimed"]) if c.scale == "percent" else score["claimed_raw"]
+        # A score with no drop-down is typed as a whole number, as the template's validation asks.
+        row[col["score"]].value = score["claimed_raw"] if c.choices() else int(score["claimed"])
         for field in ("evidence", "evidence_link", "comment"):
             row[col[field]].value = score[field] or None
     out = io.BytesIO()

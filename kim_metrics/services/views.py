@@ -36,7 +36,7 @@ from kim_metrics.storage import organisation as org_store
 from kim_metrics.storage import rounds as round_store
 from kim_metrics.storage import scores as score_store
 from kim_metrics.domain.access import Actor, redact
-from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet, Criterion
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
 from kim_metrics.reports.exports import league_frame
 from kim_metrics.reading.matching import norm_key
@@ -457,19 +457,13 @@ def criteria_editor_frame(criteria: CriteriaSet) -> pd.DataFrame:
     rows = []
     for c in criteria:
         row: dict[str, Any] = {"id": c.id, "name": c.name, "description": c.description,
-                               "scale": _scale_text(c), "weight": c.weight}
+                               "scale": c.measure.explain(), "weight": c.weight}
         for status in criteria.rag.levels[1:]:
             row[threshold_column(status)] = c.rag.get(status, np.nan)
         for i in range(steps):
             row[guidance_column(i + 1)] = c.guidance[i] if i < len(c.guidance) else None
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _scale_text(c: Criterion) -> str:
-    if c.scale == "level":
-        return "level: " + ", ".join(f"{i} {label}" for i, label in enumerate(c.levels))
-    return "percent: 0-100" if c.scale == "percent" else "yes/no: 1 Yes, 0 No"
 
 
 def team_thresholds_frame(criteria: CriteriaSet) -> pd.DataFrame:

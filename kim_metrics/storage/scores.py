@@ -99,7 +99,7 @@ def review_score(conn: Connection, score_id: int, *, status: str, value: float |
         if value is None:
             raise KimError("A challenge needs the value the score should count at.")
         c = criteria.get(row.criterion)
-        if not 0 <= value <= c.top or (c.scale != "percent" and value != int(value)):
+        if not c.valid(value):
             raise KimError(f"{value:g} is not on the scale of '{c.name}' (0 to {c.top:g}).")
         if not note.strip():
             raise KimError("Say why the score is challenged: the team reads this note.")
