@@ -19,10 +19,12 @@ from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.db import make_engine
 from kim_metrics.domain.errors import KimError, UsageError, ValidationError
-from kim_metrics.reports.exports import export_league, league_frame, neutralise
+from kim_metrics.reports.exports import league_frame
+from kim_metrics.reports.registry import formats, render, renderer
 from kim_metrics.reading.returns import parse_mapping
 from kim_metrics.domain.rounds import normalise_label
 from kim_metrics.domain.scoring import LEVELS
+from kim_metrics.services.documents import export_league
 from kim_metrics.storage.store import ensure_schema
 
 LOCAL_ADMIN = LOCAL_ADMIN_EMAIL
@@ -73,14 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     lg = sub.add_parser("league", parents=[common], help="print or export the league table")
     lg.add_argument("--round", help="default: the latest round")
     lg.add_argument("--level", choices=LEVELS, default="team")
-    lg.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
+    lg.add_argument("--format", choices=("table", *formats("league")), default="table")
     lg.add_argument("-o", "--output", metavar="FILE")
 
     aud = sub.add_parser("audit", parents=[common], help="export the audit trail")
     aud.add_argument("--round")
     aud.add_argument("--actor", metavar="EMAIL", help="only what this person did")
     aud.add_argument("--action", help="only this kind of change, e.g. 'return saved'")
-    aud.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    aud.add_argument("--format", choices=("table", *formats("audit")), default="table")
     aud.add_argument("-o", "--output", metavar="FILE")
 
     rev = sub.add_parser("review", parents=[common], help="verify or challenge a score (KIM team)")
@@ -100,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     letters = sub.add_parser("letters", parents=[common], help="write one letter per directorate")
     letters.add_argument("--round", help="default: the latest round")
     letters.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the letters")
-    letters.add_argument("--format", choices=("docx", "pdf"), default="docx")
+    letters.add_argument("--format", choices=formats("letter"), default="docx")
     letters.add_argument("--directorate", help="write only this directorate's letter")
 
     board = sub.add_parser("boardpack", parents=[common], help="write the board pack (PDF)")
@@ -163,6 +165,14 @@ def _write(output: str | None, content: str | bytes) -> None:
         raise KimError(f"Cannot write {output}: {exc.strerror}. Check the folder exists and you "
                        "can write to it.") from None
     print(f"Wrote {output}", file=sys.stderr)
+
+
+def _for_terminal(output: str | None, document: str, fmt: str, content: bytes) -> str | bytes:
+    """A file's bytes as they are; for the terminal, text without the byte-order mark that
+    CSV files carry for Excel (a binary format is refused by ``_write``)."""
+    if output in (None, "-") and renderer(document, fmt).is_text:
+        return content.decode("utf-8-sig")
+    return content
 
 
 def cmd_init(engine, _args) -> int:
@@ -273,7 +283,7 @@ def _preview_table(preview: api.Preview) -> str:
 def cmd_league(engine, args) -> int:
     if args.format != "table":
         content = export_league(engine, args.round, args.level, args.format)
-        _write(args.output, content if args.format == "xlsx" else content.decode("utf-8"))
+        _write(args.output, _for_terminal(args.output, "league", args.format, content))
         return EXIT_OK
     result = api.league(engine, args.round, args.level)
     table, criteria, level = result.table, result.criteria, args.level
@@ -319,10 +329,9 @@ def cmd_restore(engine, args) -> int:
 
 def cmd_audit(engine, args) -> int:
     trail = api.audit_trail(engine, round_label=args.round, actor=args.actor, action=args.action)
-    if args.format == "csv":
-        _write(args.output, trail.map(neutralise).to_csv(index=False))
-    elif args.format == "json":
-        _write(args.output, trail.to_json(orient="records", date_format="iso", force_ascii=False))
+    if args.format != "table":
+        _write(args.output, _for_terminal(args.output, "audit", args.format,
+                                          render("audit", args.format, trail)))
     else:
         shown = trail[["at", "actor", "action", "round", "target"]]
         _write(args.output, shown.to_string(index=False) if len(shown) else "No audit records match.")
@@ -354,7 +363,8 @@ def cmd_roles(engine, args) -> int:
 
 
 def cmd_letters(engine, args) -> int:
-    from kim_metrics.reports.letters import letter_data, letter_file_name, render_letter, write_letters
+    from kim_metrics.reports.letters import letter_file_name, render_letter
+    from kim_metrics.services.documents import letter_data, write_letters
     if not args.directorate:
         paths = write_letters(engine, args.round, args.output, args.format)
         print(f"Wrote {len(paths)} letters to {args.output}.")
@@ -371,7 +381,7 @@ def cmd_letters(engine, args) -> int:
 
 
 def cmd_boardpack(engine, args) -> int:
-    from kim_metrics.reports.boardpack import write_boardpack
+    from kim_metrics.services.documents import write_boardpack
     path = write_boardpack(engine, args.round, args.output)
     print(f"Wrote {path}")
     return EXIT_OK

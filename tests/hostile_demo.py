@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from kim_metrics.services import api
 from kim_metrics.storage.db import Directorate, Team, make_engine
-from kim_metrics.reports.exports import FORMULA_TRIGGERS
+from kim_metrics.reports.cells import FORMULA_TRIGGERS
 from kim_metrics.reading.returns import ParsedReturn
 from kim_metrics.storage.store import ensure_schema, save_return
 

@@ -10,8 +10,9 @@ import pytest
 from pypdf import PdfReader
 
 from kim_metrics.services import api
-from kim_metrics.reports.boardpack import board_data, boardpack_pdf, key_messages
-from kim_metrics.reports.exports import safe_text
+from kim_metrics.reports.boardpack import key_messages
+from kim_metrics.reports.cells import safe_text
+from kim_metrics.services.documents import board_data, boardpack_pdf
 from kim_metrics.domain.scoring import rag_mix
 from tests.hostile_demo import EVIL_TEAM, ROUND, assert_inert, render_pdf
 
@@ -138,10 +139,10 @@ def test_pdfs_work_without_a_unicode_font(engine, monkeypatch):
     """On a machine without DejaVu (fonts-dejavu-core) the core font is used, arrows spelt out."""
     import io
 
-    from kim_metrics.reports import charts
-    from kim_metrics.reports.letters import directorate_letter
+    from kim_metrics.reports import pdfstyle
+    from kim_metrics.services.documents import directorate_letter
 
-    monkeypatch.setattr(charts, "unicode_fonts", lambda: None)
+    monkeypatch.setattr(pdfstyle, "unicode_fonts", lambda: None)
     pack = PdfReader(io.BytesIO(boardpack_pdf(engine, ROUND, written=WRITTEN)))
     text = "\n".join(p.extract_text() for p in pack.pages)
     assert "▲" not in text and "up " in text

@@ -17,9 +17,11 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from kim_metrics.domain.errors import UsageError
+from kim_metrics.reports.cells import neutralise, safe_text
+from kim_metrics.reports.exports import _write_sheet, league_csv, league_frame, league_xlsx
 from kim_metrics.services import api
-from kim_metrics.reports.exports import (_write_sheet, export_league, export_scores_csv,
-                                 league_csv, league_frame, league_xlsx, neutralise, safe_text)
+from kim_metrics.services.documents import export_league, export_scores_csv
 from kim_metrics.domain.league import league_records
 from kim_metrics.domain.statuses import RAG_STYLES
 from tests.hostile_demo import EVIL_TEAM, PAYLOADS, ROUND, assert_inert
@@ -62,7 +64,8 @@ def test_neutralise_leaves_numbers_and_plain_text(value):
 def test_safe_text_blanks_missing_and_drops_control_characters():
     assert safe_text(None) == ""
     assert safe_text(float("nan")) == ""
-    assert safe_text("a\x00b\x0bc") == "abc"
+    # One rule with reading: a vertical tab (Word's line break) becomes a line break.
+    assert safe_text("a\x00b\x0bc") == "ab\nc"
     assert safe_text("\x01=1+1") == "'=1+1"
 
 
@@ -169,7 +172,8 @@ def test_xlsx_about_sheet_names_the_round(workbook):
 # CSV and JSON ------------------------------------------------------------------------------
 
 def test_csv_league_matches_the_round_and_is_inert(engine, team_league):
-    text = export_league(engine, ROUND, "team", "csv").decode("utf-8")
+    data = export_league(engine, ROUND, "team", "csv")
+    text = data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     table = team_league.table
     assert [r["Name"] for r in rows] == [safe_text(n) for n in table["name"]]
@@ -179,11 +183,11 @@ def test_csv_league_matches_the_round_and_is_inert(engine, team_league):
     for r in rows:
         for key, value in r.items():
             assert_inert(value, f"column {key}")
-    assert text == league_csv(table, team_league.criteria, "team").encode("utf-8").decode("utf-8")
+    assert data == league_csv(table, team_league.criteria, "team")
 
 
 def test_scores_csv_keeps_evidence_inert(engine):
-    rows = list(csv.DictReader(io.StringIO(export_scores_csv(engine, ROUND).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(export_scores_csv(engine, ROUND).decode("utf-8-sig"))))
     evidence = {r["Evidence"] for r in rows}
     for payload in PAYLOADS:
         assert "'" + payload in evidence
@@ -209,7 +213,7 @@ def test_league_xlsx_without_round_details_still_works(team_league):
 
 
 def test_unknown_format_is_refused(engine):
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError, match="csv, json or xlsx"):
         export_league(engine, ROUND, "team", "ods")
 
 
@@ -227,4 +231,4 @@ def test_cli_league_xlsx_and_csv(engine, tmp_path, capsys):
     assert "Scores" in wb.sheetnames
     out_csv = tmp_path / "league.csv"
     assert main(["--db", url, "league", "--round", ROUND, "--format", "csv", "-o", str(out_csv)]) == 0
-    assert "'" + EVIL_TEAM.replace('"', '""') in out_csv.read_text(encoding="utf-8")
+    assert "'" + EVIL_TEAM.replace('"', '""') in out_csv.read_text(encoding="utf-8-sig")

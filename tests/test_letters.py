@@ -15,8 +15,8 @@ from pypdf import PdfReader
 
 from kim_metrics.services import api
 from kim_metrics.domain.errors import KimError, NotFoundError
-from kim_metrics.reports.letters import (directorate_letter, letter_data, letter_file_name, name_from_email,
-                                 ordinal, write_letters)
+from kim_metrics.reports.letters import letter_file_name, name_from_email, ordinal
+from kim_metrics.services.documents import directorate_letter, letter_data, write_letters
 from kim_metrics.domain.statuses import RAG_STYLES
 from kim_metrics.domain.rounds import next_label, start_date
 from tests.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert,
