@@ -28,16 +28,12 @@ class Renderer:
     extension: str                      # without the dot
     content_type: str
     render: Callable[[Any], bytes]
-    label: str = ""                     # a download button's words: "Excel", "Word"
+    label: str                          # a download button's words: "Excel", "Word"
 
     @property
     def is_text(self) -> bool:
         """Whether the bytes are UTF-8 text a terminal can show (CSV, JSON)."""
         return self.content_type.startswith("text/") or self.content_type == "application/json"
-
-    @property
-    def button_label(self) -> str:
-        return self.label or self.name.upper()
 
     def file_name(self, stem: str) -> str:
         return f"{stem}.{self.extension}"
@@ -57,10 +53,11 @@ def _builtins() -> None:
     from kim_metrics.reports import boardpack, exports, letters  # noqa: F401
 
 
-def renderers(document: str) -> list[Renderer]:
-    """The formats a document can be written in, in the order they were registered."""
+def renderers(document: str | None = None) -> list[Renderer]:
+    """The formats a document can be written in (every renderer when ``document`` is None),
+    in the order they were registered."""
     _builtins()
-    return [r for (doc, _), r in _RENDERERS.items() if doc == document]
+    return [r for (doc, _), r in _RENDERERS.items() if document is None or doc == document]
 
 
 def formats(document: str) -> tuple[str, ...]:

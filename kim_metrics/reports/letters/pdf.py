@@ -5,7 +5,7 @@ from __future__ import annotations
 from kim_metrics.reports.letters.data import LetterData
 from kim_metrics.reports.letters.wording import (SENDER, Heading, Para, address, dateline,
                                                  letter_blocks, subject)
-from kim_metrics.reports.pdfstyle import ReportPDF
+from kim_metrics.reports.pdfstyle import GREY, TEXT, ReportPDF
 
 
 def letter_pdf(d: LetterData) -> bytes:
@@ -27,7 +27,7 @@ def letter_pdf(d: LetterData) -> bytes:
         if isinstance(block, Heading):
             pdf.heading(block.text, size=12.5 if block.level == 1 else 10.5)
         elif isinstance(block, Para):
-            pdf.para(block.text, size=8.8 if block.small else 10.5, colour="#505A5F" if block.small else "#0B0C0C",
+            pdf.para(block.text, size=8.8 if block.small else 10.5, colour=GREY if block.small else TEXT,
                      bold=block.bold)
         else:
             pdf.rag_table(block.headers, block.rows, widths=block.widths, align=block.align,

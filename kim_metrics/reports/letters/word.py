@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import io
 
+from docx import Document
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
 from kim_metrics.domain.statuses import rag_style
 from kim_metrics.reports.cells import clean_text
 from kim_metrics.reports.letters.data import LetterData
@@ -20,11 +27,6 @@ def _property(text: str) -> str:
 
 
 def letter_docx(d: LetterData) -> bytes:
-    from docx import Document
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt, RGBColor
-
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)
@@ -100,11 +102,6 @@ def letter_docx(d: LetterData) -> bytes:
 
 
 def _docx_row(row, values, widths, *, header: bool = False, align=(), rag_columns=()) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt, RGBColor
-
-    from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
-
     aligns = {"L": WD_ALIGN_PARAGRAPH.LEFT, "R": WD_ALIGN_PARAGRAPH.RIGHT, "C": WD_ALIGN_PARAGRAPH.CENTER}
     for j, (cell, value) in enumerate(zip(row.cells, values)):
         cell.width = widths[j]
@@ -129,9 +126,6 @@ def _docx_row(row, values, widths, *, header: bool = False, align=(), rag_column
 
 def _table_look(table) -> None:
     """Light grey borders and some room inside the cells."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     props = table._tbl.tblPr
     borders = OxmlElement("w:tblBorders")
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
@@ -151,9 +145,6 @@ def _table_look(table) -> None:
 
 
 def _shade(cell, fill: str) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     props = cell._tc.get_or_add_tcPr()
     shd = OxmlElement("w:shd")
     shd.set(qn("w:val"), "clear")
@@ -163,9 +154,6 @@ def _shade(cell, fill: str) -> None:
 
 
 def _repeat_header(row) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     props = row._tr.get_or_add_trPr()
     flag = OxmlElement("w:tblHeader")
     flag.set(qn("w:val"), "true")
