@@ -24,10 +24,12 @@ from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, UsageError, ValidationError
-from kim_metrics.reports.exports import export_league, league_frame, neutralise
+from kim_metrics.reports.exports import league_frame
+from kim_metrics.reports.registry import formats, render, renderer
 from kim_metrics.reading.returns import parse_mapping
 from kim_metrics.domain.rounds import normalise_label
 from kim_metrics.domain.scoring import LEVELS
+from kim_metrics.services.documents import export_league
 from kim_metrics.storage.schema import ensure_schema
 
 LOCAL_ADMIN = LOCAL_ADMIN_EMAIL
@@ -80,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     lg = sub.add_parser("league", parents=[common], help="print or export the league table")
     lg.add_argument("--round", help="default: the latest round")
     lg.add_argument("--level", choices=LEVELS, default="team")
-    lg.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
+    lg.add_argument("--format", choices=("table", *formats("league")), default="table")
     lg.add_argument("-o", "--output", metavar="FILE")
     lg.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
@@ -88,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--round")
     aud.add_argument("--actor", metavar="EMAIL", help="only what this person did")
     aud.add_argument("--action", help="only this kind of change, e.g. 'return saved'")
-    aud.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    aud.add_argument("--format", choices=("table", *formats("audit")), default="table")
     aud.add_argument("-o", "--output", metavar="FILE")
     aud.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
@@ -109,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     letters = sub.add_parser("letters", parents=[common], help="write one letter per directorate")
     letters.add_argument("--round", help="default: the latest round")
     letters.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the letters")
-    letters.add_argument("--format", choices=("docx", "pdf"), default="docx")
+    letters.add_argument("--format", choices=formats("letter"), default="docx")
     letters.add_argument("--directorate", help="write only this directorate's letter")
     letters.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
@@ -186,6 +188,14 @@ def _reader(engine, args) -> Actor:
     return common.resolve_actor(engine, getattr(args, "reader", None) or LOCAL_ADMIN)
 
 
+def _for_terminal(output: str | None, document: str, fmt: str, content: bytes) -> str | bytes:
+    """A file's bytes as they are; for the terminal, text without the byte-order mark that
+    CSV files carry for Excel (a binary format is refused by ``_write``)."""
+    if output in (None, "-") and renderer(document, fmt).is_text:
+        return content.decode("utf-8-sig")
+    return content
+
+
 def cmd_init(engine, _args) -> int:
     print(f"Database ready at {engine.url.render_as_string(hide_password=True)}")
     return EXIT_OK
@@ -233,7 +243,7 @@ def cmd_org(engine, args) -> int:
 
 
 def cmd_template(engine, args) -> int:
-    from kim_metrics.reading.template import write_template
+    from kim_metrics.reports.template import write_template
     criteria = admin_service.round_criteria(engine, args.round)
     teams = admin_service.organisation(engine)
     if args.directorate:
@@ -294,7 +304,7 @@ def _preview_table(preview: return_service.Preview) -> str:
 def cmd_league(engine, args) -> int:
     if args.format != "table":
         content = export_league(engine, args.round, args.level, args.format, actor=_reader(engine, args))
-        _write(args.output, content if args.format == "xlsx" else content.decode("utf-8"))
+        _write(args.output, _for_terminal(args.output, "league", args.format, content))
         return EXIT_OK
     result = league_service.league(engine, args.round, args.level)
     table, criteria, level = result.table, result.criteria, args.level
@@ -351,10 +361,9 @@ def cmd_restore(engine, args) -> int:
 def cmd_audit(engine, args) -> int:
     trail = audit_service.audit_trail(engine, reader=_reader(engine, args), round_label=args.round,
                                       actor=args.actor, action=args.action)
-    if args.format == "csv":
-        _write(args.output, trail.map(neutralise).to_csv(index=False))
-    elif args.format == "json":
-        _write(args.output, trail.to_json(orient="records", date_format="iso", force_ascii=False))
+    if args.format != "table":
+        _write(args.output, _for_terminal(args.output, "audit", args.format,
+                                          render("audit", args.format, trail)))
     else:
         shown = trail[["at", "actor", "action", "round", "target"]]
         _write(args.output, shown.to_string(index=False) if len(shown) else "No audit records match.")
@@ -386,7 +395,8 @@ def cmd_roles(engine, args) -> int:
 
 
 def cmd_letters(engine, args) -> int:
-    from kim_metrics.reports.letters import letter_data, letter_file_name, render_letter, write_letters
+    from kim_metrics.reports.letters import letter_file_name, render_letter
+    from kim_metrics.services.documents import letter_data, write_letters
     if not args.directorate:
         paths = write_letters(engine, args.round, args.output, args.format, actor=_reader(engine, args))
         print(f"Wrote {len(paths)} letters to {args.output}.")
@@ -403,7 +413,7 @@ def cmd_letters(engine, args) -> int:
 
 
 def cmd_boardpack(engine, args) -> int:
-    from kim_metrics.reports.boardpack import write_boardpack
+    from kim_metrics.services.documents import write_boardpack
     path = write_boardpack(engine, args.round, args.output, actor=_reader(engine, args))
     print(f"Wrote {path}")
     return EXIT_OK

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kim_metrics.storage import audit
-from kim_metrics.reports.exports import neutralise
+from kim_metrics.reports.exports import audit_csv
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -46,6 +46,6 @@ left.code(record["before"] if isinstance(record["before"], str) else "—", lang
 right.caption("After")
 right.code(record["after"] if isinstance(record["after"], str) else "—", language="json")
 
-st.download_button("Download as CSV", data=trail.map(neutralise).to_csv(index=False).encode("utf-8"),
+st.download_button("Download as CSV", data=audit_csv(trail),
                    file_name="kim-audit.csv", mime="text/csv", icon=":material/download:",
                    on_click="ignore")

@@ -8,7 +8,8 @@ import streamlit as st
 
 from kim_metrics.services import views as insights
 from kim_metrics.domain.access import visible_org
-from kim_metrics.reports.letters import directorate_letter
+from kim_metrics.reports.files import letter_file_name
+from kim_metrics.services.documents import directorate_letter
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -84,12 +85,12 @@ else:
 
 # Teams × criteria ------------------------------------------------------------------------------
 letter = st.columns([1, 1, 4])
-slug = directorate.lower().replace(" ", "-")
 for col, fmt, label, mime in ((letter[0], "docx", "Letter (Word)",
                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
                               (letter[1], "pdf", "Letter (PDF)", "application/pdf")):
-    col.download_button(label, data=lambda fmt=fmt: directorate_letter(ui.engine(), round_label, directorate, fmt, actor=actor),
-                        file_name=f"letter-{slug}-{round_label}.{fmt}", mime=mime, on_click="ignore",
+    col.download_button(label, data=lambda fmt=fmt: directorate_letter(ui.engine(), round_label, directorate, fmt,
+                                                                       actor=actor),
+                        file_name=letter_file_name(directorate, round_label, fmt), mime=mime, on_click="ignore",
                         icon=":material/mail:", key=f"letter_{fmt}",
                         help="The KIM team's letter to the director for this round, ready to forward.")
 

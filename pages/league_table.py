@@ -10,7 +10,7 @@ import streamlit as st
 
 from kim_metrics.reports import exports
 from kim_metrics.services import views as insights
-from kim_metrics.reports.boardpack import boardpack_pdf
+from kim_metrics.services.documents import boardpack_pdf
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.domain.scoring import CHALLENGED, SELF_DECLARED, VERIFIED
 from pages import _shared as ui

@@ -20,7 +20,8 @@ from kim_metrics.services import views as insights
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
 from kim_metrics.reading.returns import FIELD_LABELS
 from kim_metrics.domain.rounds import next_label
-from kim_metrics.reading.template import write_template
+from kim_metrics.reports.files import slug
+from kim_metrics.reports.template import write_template
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -165,10 +166,9 @@ else:
     chosen = cols[0].selectbox("Directorate", options,
                                index=options.index(mine[0]) if mine else 0, key="upload_directorate")
     directorate = None if chosen == "All directorates" else chosen
-    slug = (directorate or "all").lower().replace(" ", "-")
     cols[1].download_button(
         "Download the template", data=lambda: template_bytes(engine, org, round_label, directorate),
-        file_name=f"kim-return-{round_label}-{slug}.xlsx", on_click="ignore",
+        file_name=f"kim-return-{round_label}-{slug(directorate or 'all')}.xlsx", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:", help="Pre-filled with the teams and the seven criteria, with "
                                          "drop-down lists for scores and a guidance sheet.")

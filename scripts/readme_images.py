@@ -21,11 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kim_metrics.domain.access import local_admin
-from kim_metrics.reports.boardpack import boardpack_pdf  # noqa: E402
+from kim_metrics.domain.access import local_admin  # noqa: E402
+from kim_metrics.services.documents import boardpack_pdf, directorate_letter  # noqa: E402
 from kim_metrics.storage.engine import make_engine  # noqa: E402
 from kim_metrics.services.demo import SAMPLE_DIRECTORATE, SAMPLE_ROUND, load_demo  # noqa: E402
-from kim_metrics.reports.letters import directorate_letter  # noqa: E402
 from kim_metrics.storage.schema import ensure_schema  # noqa: E402
 
 OUT = ROOT / "docs" / "images"

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.models import Directorate, Team
 from kim_metrics.storage.engine import make_engine
-from kim_metrics.reports.exports import FORMULA_TRIGGERS
+from kim_metrics.reports.cells import FORMULA_TRIGGERS
 from kim_metrics.reading.returns import ParsedReturn
 from kim_metrics.storage.schema import ensure_schema
 from kim_metrics.services.returns import save_parsed
@@ -97,3 +97,31 @@ def render_pdf(pdf: Path, stem: str, *, first: int = 1, last: int = 1, dpi: int 
         assert page.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert page.stat().st_size > 5_000
     return pages
+
+
+def build_named_db(folder: Path, directorates: list[str], round_label: str = ROUND):
+    """A department of one team per directorate, named as given, every team returning.
+
+    The names are written straight to the database, as a department's own organisation or a
+    restored backup may hold them, whatever the organisation check lets in at the time.
+    """
+    from kim_metrics.domain.criteria import load_criteria
+
+    engine = make_engine(f"sqlite:///{folder / 'kim.db'}")
+    ensure_schema(engine)
+    org = pd.DataFrame({"group": "Corporate", "directorate": directorates,
+                        "team": [f"Team {i + 1}" for i in range(len(directorates))],
+                        "director": [f"director{i + 1}@example.gov.uk" for i in range(len(directorates))],
+                        "information_managers": [[] for _ in directorates]})
+    admin_service.save_organisation(engine, org)
+    ids = admin_service.organisation(engine).set_index(["directorate", "team"])["team_id"]
+    criteria = load_criteria()
+    scores = pd.DataFrame([{
+        "team_id": int(ids[(r.directorate, r.team)]), "team": r.team, "directorate": r.directorate,
+        "group": r.group, "criterion": c.id, "claimed_raw": "1", "claimed": 50.0 if c.scale == "percent" else 1.0,
+        "evidence": "Checked by the KIM team", "evidence_link": "", "comment": "",
+        "sheet": "Return", "row": n + 2,
+    } for n, (r, c) in enumerate((r, c) for r in org.itertuples() for c in criteria)])
+    save_parsed(engine, ParsedReturn(file_name="named.csv", layout="long", scores=scores), round_label,
+                uploader="im@example.gov.uk", file_hash="named" * 12 + "abcd")
+    return engine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import re
 from datetime import date
 
@@ -12,8 +14,9 @@ from pypdf import PdfReader
 from kim_metrics.domain.access import local_admin
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
-from kim_metrics.reports.boardpack import board_data, boardpack_pdf, key_messages
-from kim_metrics.reports.exports import safe_text
+from kim_metrics.reports.boardpack import BoardData, cut_with_ties, key_messages, render_boardpack
+from kim_metrics.reports.cells import safe_text
+from kim_metrics.services.documents import board_data, boardpack_pdf
 from kim_metrics.domain.scoring import rag_mix
 from tests.hostile_demo import EVIL_TEAM, ROUND, assert_inert, render_pdf
 
@@ -140,10 +143,10 @@ def test_pdfs_work_without_a_unicode_font(engine, monkeypatch):
     """On a machine without DejaVu (fonts-dejavu-core) the core font is used, arrows spelt out."""
     import io
 
-    from kim_metrics.reports import charts
-    from kim_metrics.reports.letters import directorate_letter
+    from kim_metrics.reports import pdfstyle
+    from kim_metrics.services.documents import directorate_letter
 
-    monkeypatch.setattr(charts, "unicode_fonts", lambda: None)
+    monkeypatch.setattr(pdfstyle, "unicode_fonts", lambda: None)
     pack = PdfReader(io.BytesIO(boardpack_pdf(engine, ROUND, written=WRITTEN, actor=local_admin())))
     text = "\n".join(p.extract_text() for p in pack.pages)
     assert "▲" not in text and "up " in text
@@ -151,3 +154,58 @@ def test_pdfs_work_without_a_unicode_font(engine, monkeypatch):
     assert "'" + EVIL_TEAM in squash(text)
     letter = PdfReader(io.BytesIO(directorate_letter(engine, ROUND, "Finance Directorate", "pdf", actor=local_admin())))
     assert "Finance Directorate" in letter.pages[0].extract_text()
+
+
+# Ties at the cut of a list -------------------------------------------------------------------
+
+def _ranked(ranks: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"name": [f"Team {i:02d}" for i in range(len(ranks))], "rank": ranks})
+
+
+def test_a_list_keeps_every_team_tied_at_its_cut():
+    ranks = [1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 9, 14, 15]
+    top = cut_with_ties(_ranked(ranks), 10, "rank")
+    assert len(top.rows) == 13 and top.with_ties
+    assert top.title("Top") == "Top 10, 13 with ties"
+    assert list(top.rows["rank"]) == ranks[:13]
+    exact = cut_with_ties(_ranked(list(range(1, 16))), 10, "rank")
+    assert exact.title("Top") == "Top 10" and len(exact.rows) == 10
+    short = cut_with_ties(_ranked([1, 2, 2]), 10, "rank")
+    assert short.title("Top") == "Top 3" and not short.with_ties
+    # A tie that ends at the cut adds nobody.
+    assert len(cut_with_ties(_ranked([1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 11]), 10, "rank").rows) == 10
+
+
+def _tied_board(engine) -> BoardData:
+    """The round's board data with five teams sharing ninth place and two sharing the rank
+    at the bottom list's cut."""
+    b = board_data(engine, ROUND, WRITTEN, actor=local_admin())
+    ranked = b.ranked.index
+    ranks = list(range(1, len(ranked) + 1))
+    ranks[8:13] = [9] * 5
+    n = len(ranks)
+    ranks[n - 11:n - 9] = [n - 10] * 2
+    teams = b.teams.copy()
+    teams.loc[ranked, "rank"] = ranks
+    return dataclasses.replace(b, teams=teams)
+
+
+def test_board_pack_lists_the_teams_tied_at_ninth(engine):
+    b = _tied_board(engine)
+    assert len(b.top().rows) == 13 and len(b.bottom().rows) == 11
+    reader = PdfReader(io.BytesIO(render_boardpack(b)))
+    text = squash(" ".join(page.extract_text() for page in reader.pages))
+    assert "Top 10, 13 with ties" in text
+    assert "Bottom 10, 11 with ties" in text
+    for name in b.top().rows["name"]:
+        assert safe_text(name)[:22] in text
+    assert list(b.bottom().rows["rank"]) == sorted(b.bottom().rows["rank"])
+
+
+def test_movers_keep_ties_at_their_cut(engine):
+    b = board_data(engine, ROUND, WRITTEN, actor=local_admin())
+    for listing, sign in ((b.risers(), 1), (b.fallers(), -1)):
+        moved = b.teams[b.teams["movement"].fillna(0) * sign > 0]
+        sizes = sorted(moved["movement"] * sign, reverse=True)
+        cut = sizes[min(4, len(sizes) - 1)]
+        assert set(listing.rows["name"]) == set(moved[moved["movement"] * sign >= cut]["name"])

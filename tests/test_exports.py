@@ -7,7 +7,9 @@ might type them.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -18,13 +20,19 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from kim_metrics.domain.access import local_admin
+from kim_metrics.domain.errors import UsageError
+from kim_metrics.reports.cells import cell_value, neutralise, safe_text
+from kim_metrics.reports.exports import _write_sheet, league_csv, league_frame, league_xlsx
+from kim_metrics.reports.registry import Renderer, formats, render, renderer
+from kim_metrics.reports.registry import renderers as all_renderers
+from kim_metrics.services import admin as admin_service
+from kim_metrics.services import audit as audit_service
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
-from kim_metrics.reports.exports import (_write_sheet, export_league, export_scores_csv,
-                                 league_csv, league_frame, league_xlsx, neutralise, safe_text)
+from kim_metrics.services.documents import export_league, export_scores_csv, league_export
 from kim_metrics.domain.league import league_records
 from kim_metrics.domain.statuses import RAG_STYLES
-from tests.hostile_demo import EVIL_TEAM, PAYLOADS, ROUND, assert_inert
+from tests.hostile_demo import EVIL_DIRECTORATE, EVIL_TEAM, PAYLOADS, ROUND, assert_inert
 
 @pytest.fixture(scope="module")
 def engine(hostile_demo):
@@ -64,7 +72,8 @@ def test_neutralise_leaves_numbers_and_plain_text(value):
 def test_safe_text_blanks_missing_and_drops_control_characters():
     assert safe_text(None) == ""
     assert safe_text(float("nan")) == ""
-    assert safe_text("a\x00b\x0bc") == "abc"
+    # One rule with reading: a vertical tab (Word's line break) becomes a line break.
+    assert safe_text("a\x00b\x0bc") == "ab\nc"
     assert safe_text("\x01=1+1") == "'=1+1"
 
 
@@ -171,7 +180,8 @@ def test_xlsx_about_sheet_names_the_round(workbook):
 # CSV and JSON ------------------------------------------------------------------------------
 
 def test_csv_league_matches_the_round_and_is_inert(engine, team_league):
-    text = export_league(engine, ROUND, "team", "csv", actor=local_admin()).decode("utf-8")
+    data = export_league(engine, ROUND, "team", "csv", actor=local_admin())
+    text = data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     table = team_league.table
     assert [r["Name"] for r in rows] == [safe_text(n) for n in table["name"]]
@@ -181,11 +191,11 @@ def test_csv_league_matches_the_round_and_is_inert(engine, team_league):
     for r in rows:
         for key, value in r.items():
             assert_inert(value, f"column {key}")
-    assert text == league_csv(table, team_league.criteria, "team").encode("utf-8").decode("utf-8")
+    assert data == league_csv(table, team_league.criteria, "team")
 
 
 def test_scores_csv_keeps_evidence_inert(engine):
-    rows = list(csv.DictReader(io.StringIO(export_scores_csv(engine, ROUND, actor=local_admin()).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(export_scores_csv(engine, ROUND, actor=local_admin()).decode("utf-8-sig"))))
     evidence = {r["Evidence"] for r in rows}
     for payload in PAYLOADS:
         assert "'" + payload in evidence
@@ -211,7 +221,7 @@ def test_league_xlsx_without_round_details_still_works(team_league):
 
 
 def test_unknown_format_is_refused(engine):
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError, match="csv, json or xlsx"):
         export_league(engine, ROUND, "team", "ods", actor=local_admin())
 
 
@@ -229,4 +239,167 @@ def test_cli_league_xlsx_and_csv(engine, tmp_path, capsys):
     assert "Scores" in wb.sheetnames
     out_csv = tmp_path / "league.csv"
     assert main(["--db", url, "league", "--round", ROUND, "--format", "csv", "-o", str(out_csv)]) == 0
-    assert "'" + EVIL_TEAM.replace('"', '""') in out_csv.read_text(encoding="utf-8")
+    assert "'" + EVIL_TEAM.replace('"', '""') in out_csv.read_text(encoding="utf-8-sig")
+
+
+# CSV for Excel: UTF-8 with a byte-order mark -------------------------------------------------
+
+def test_csv_files_carry_a_byte_order_mark(engine):
+    trail = audit_service.audit_trail(engine, reader=local_admin())
+    files = {"league": export_league(engine, ROUND, "team", "csv", actor=local_admin()),
+             "scores": export_scores_csv(engine, ROUND, actor=local_admin()),
+             "audit": render("audit", "csv", trail)}
+    for name, data in files.items():
+        assert data.startswith(codecs.BOM_UTF8), name
+        assert not data[3:].startswith(codecs.BOM_UTF8), f"{name}: one mark, not two"
+        text = data.decode("utf-8-sig")
+        assert text.splitlines()[0].split(",")[0] in {"Rank", "Group", *trail.columns}, name
+    # The movement arrows and dash Excel must show, as UTF-8 after the mark.
+    league = files["league"].decode("utf-8-sig")
+    for symbol in ("▲", "▼", "–"):
+        assert symbol in league
+    assert "▲".encode() in files["league"] and "▲".encode("cp1252", errors="ignore") == b""
+
+
+def test_csv_to_the_terminal_has_no_mark_but_the_file_has(engine, tmp_path, capsys):
+    from kim_metrics.cli import main
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "league", "--round", ROUND, "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Rank,Movement,Name")
+    path = tmp_path / "league.csv"
+    assert main(["--db", url, "league", "--round", ROUND, "--format", "csv", "-o", str(path)]) == 0
+    assert path.read_bytes() == export_league(engine, ROUND, "team", "csv", actor=local_admin())
+    assert main(["--db", url, "audit", "--format", "csv", "-o", str(tmp_path / "audit.csv")]) == 0
+    assert (tmp_path / "audit.csv").read_bytes().startswith(codecs.BOM_UTF8)
+
+
+# The renderer registry --------------------------------------------------------------------------
+
+def test_registry_lists_every_format_the_command_line_offers():
+    assert formats("league") == ("csv", "json", "xlsx")
+    assert formats("letter") == ("docx", "pdf")
+    assert formats("boardpack") == ("pdf",)
+    assert formats("audit") == ("csv", "json")
+    xlsx = renderer("league", "XLSX")
+    assert xlsx.extension == "xlsx" and xlsx.content_type.endswith("spreadsheetml.sheet")
+    assert xlsx.file_name("kim-league-2026-Q3") == "kim-league-2026-Q3.xlsx"
+    assert renderer("league", "csv").is_text and not xlsx.is_text
+    with pytest.raises(UsageError, match="docx or pdf, not 'odt'"):
+        renderer("letter", "odt")
+    with pytest.raises(UsageError, match="no document called 'minutes'"):
+        renderer("minutes", "pdf")
+
+
+def test_a_new_format_is_one_registration(engine, tmp_path, monkeypatch):
+    """Registered once, a format is a --format choice and writes what its function returns."""
+    from kim_metrics.cli import main
+    from kim_metrics.reports import registry
+
+    tsv = Renderer("league", "tsv", "tsv", "text/tab-separated-values; charset=utf-8",
+                   render=lambda e: league_frame(e.table, e.criteria, e.level)
+                   .to_csv(sep="\t", index=False).encode("utf-8"), label="TSV")
+    monkeypatch.setitem(registry._RENDERERS, ("league", "tsv"), tsv)
+    assert "tsv" in formats("league")
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "league.tsv"
+    assert main(["--db", url, "league", "--round", ROUND, "--format", "tsv", "-o", str(out)]) == 0
+    header = out.read_text(encoding="utf-8").splitlines()[0].split("\t")
+    assert header[:3] == ["Rank", "Movement", "Name"]
+
+
+# No formula leaves the building ----------------------------------------------------------------
+
+HOSTILE_NAMES = [*PAYLOADS, "=1+1", '=HYPERLINK("https://evil.example/","Click")', "\uff1d1+1",
+                 "\uff0bcmd", "\uff0d2", "\uff20SUM(A1)", "\rcmd"]
+
+
+def _hostile_org() -> pd.DataFrame:
+    return pd.DataFrame({"group": "+Group", "directorate": "@Directorate",
+                         "team": HOSTILE_NAMES, "active": True})
+
+
+def _hostile_criteria(criteria):
+    first, *rest = criteria.criteria
+    return dataclasses.replace(criteria, criteria=(
+        dataclasses.replace(first, name="=1+1 naming", description="@SUM(A1)"), *rest))
+
+
+# Every document with an Excel renderer needs a sample here: a new one fails the scan below
+# until it has one, so its workbook is scanned too.
+XLSX_SAMPLES = {
+    "league": lambda engine: league_export(engine, ROUND, "team", with_scores=True, actor=local_admin()),
+}
+
+
+def generated_workbooks(engine, folder) -> dict[str, bytes]:
+    """Every workbook the project writes, filled with text typed to be a formula."""
+    from kim_metrics.reports.template import write_template
+    from kim_metrics.services.demo import write_samples
+
+    criteria = admin_service.round_criteria(engine, ROUND)
+    books = {
+        "template (hostile names)": write_template(
+            io.BytesIO(), criteria=_hostile_criteria(criteria), teams=_hostile_org(),
+            round_label=ROUND),
+        "template (hostile demo)": write_template(
+            io.BytesIO(), criteria=criteria, teams=admin_service.organisation(engine), round_label=ROUND,
+            directorate=EVIL_DIRECTORATE),
+    }
+    xlsx = [r for r in all_renderers() if r.extension == "xlsx"]
+    missing = {r.document for r in xlsx} - set(XLSX_SAMPLES)
+    assert not missing, f"add a sample to XLSX_SAMPLES for {sorted(missing)}"
+    for r in xlsx:
+        books[f"{r.document} as {r.name}"] = r.render(XLSX_SAMPLES[r.document](engine))
+    for level in ("team", "directorate", "group"):
+        books[f"league export, {level}"] = export_league(engine, ROUND, level, "xlsx", actor=local_admin())
+    for path in write_samples(folder):
+        if path.suffix == ".xlsx":
+            books[path.name] = path.read_bytes()
+    return books
+
+
+def test_no_workbook_the_project_writes_holds_a_formula(engine, tmp_path):
+    books = generated_workbooks(engine, tmp_path)
+    assert len(books) >= 7
+    for name, data in books.items():
+        wb = load_workbook(io.BytesIO(data))
+        cells = 0
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    where = f"{name}: {ws.title}!{cell.coordinate}"
+                    assert cell.data_type != "f", f"{where} is a formula: {cell.value!r}"
+                    assert_inert(cell.value, where)
+                    cells += cell.value is not None
+        assert cells, f"{name} is empty"
+
+
+def test_template_keeps_hostile_names_as_text(engine):
+    from kim_metrics.reports.template import write_template
+
+    data = write_template(io.BytesIO(), criteria=_hostile_criteria(admin_service.round_criteria(engine, ROUND)),
+                          teams=_hostile_org(), round_label=ROUND)
+    ws = load_workbook(io.BytesIO(data))["Return"]
+    headers = [c.value for c in ws[1]]
+    team, group, criterion = (headers.index(h) for h in ("Team", "Group", "Criterion"))
+    rows = list(ws.iter_rows(min_row=2))
+    assert {r[team].value for r in rows} == {"'" + n for n in HOSTILE_NAMES}
+    assert {r[group].value for r in rows} == {"'+Group"}
+    assert "'=1+1 naming" in {r[criterion].value for r in rows}
+    assert all(r[team].data_type == "s" for r in rows)
+
+
+@pytest.mark.parametrize("text", ["\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20A1", "=1", "+1", "-1",
+                                  "@A1", "\t1", "\r1"])
+def test_full_width_and_ascii_formula_signs_are_neutralised(text):
+    assert neutralise(text) == "'" + text
+    assert cell_value(text) == "'" + text
+
+
+@pytest.mark.parametrize("value, expected", [(np.int64(-3), -3), (np.float64(-1.5), -1.5),
+                                             (float("nan"), None), (pd.NA, None), (None, None),
+                                             (-2, -2), ("Amber", "Amber")])
+def test_cell_values_keep_numbers_numbers(value, expected):
+    got = cell_value(value)
+    assert got == expected and type(got) is type(expected)

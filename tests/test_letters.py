@@ -18,12 +18,13 @@ from kim_metrics.services import admin as admin_service
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.domain.errors import KimError, NotFoundError
-from kim_metrics.reports.letters import (directorate_letter, letter_data, letter_file_name, name_from_email,
-                                 ordinal, write_letters)
+from kim_metrics.reports.letters import (letter_file_name, letter_file_names, name_from_email,
+                                         ordinal, render_letter)
+from kim_metrics.services.documents import directorate_letter, letter_data, write_letters
 from kim_metrics.domain.statuses import RAG_STYLES
 from kim_metrics.domain.rounds import next_label, start_date
 from tests.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert,
-                                render_pdf)
+                                build_named_db, render_pdf)
 
 WRITTEN = date(2026, 9, 15)
 
@@ -265,3 +266,68 @@ def test_cli_letters(engine, tmp_path, capsys):
     assert main(["--db", url, "letters", "--round", ROUND, "-o", str(out), "--directorate", "Nowhere"]) == 1
     assert "no directorate 'Nowhere'" in capsys.readouterr().err
     assert main(["--db", url, "letters", "--round", "2031-Q1", "-o", str(out)]) == 1
+
+
+# File names for any script and any length ----------------------------------------------------
+
+LONG_NAME = ("Directorate for the Coordination of Knowledge, Information and Records Management "
+             "Standards across Agencies, Arm's-Length Bodies, Regional Offices and Overseas Posts, "
+             "including Legacy Shared Drives, Email Archives and Paper Files held in Offsite Storage "
+             "under the Retention Schedule agreed with the Departmental Records Officer in 2024")
+NAMED = ["Управление цифровых услуг", "Управление финансов", "Café Services", "Cafe Services",
+         "数字服务", "إدارة الخدمات", "★★★", LONG_NAME]
+
+
+def test_letter_file_names_are_readable_and_unique():
+    names = letter_file_names(NAMED, ROUND, "docx")
+    assert len(set(n.casefold() for n in names.values())) == len(NAMED)
+    assert names["Управление цифровых услуг"] == f"letter-upravlenie-tsifrovykh-uslug-{ROUND}.docx"
+    assert names["数字服务"] == f"letter-shu-zi-fu-wu-{ROUND}.docx"
+    # Two names with one slug each get a tag from the exact name, the same every time.
+    assert names["Café Services"].startswith("letter-cafe-services-")
+    assert names["Cafe Services"].startswith("letter-cafe-services-")
+    assert names["Café Services"] != names["Cafe Services"]
+    assert names == letter_file_names(list(reversed(NAMED)), ROUND, "docx")
+    assert re.fullmatch(rf"letter-directorate-[0-9a-f]{{6}}-{ROUND}\.docx", names["★★★"])
+    for name in names.values():
+        assert name.isascii() and len(name.encode()) < 120
+    # A directorate's own letter, downloaded alone, is named as in the folder unless it clashes.
+    assert letter_file_name("Управление финансов", ROUND) == names["Управление финансов"]
+    # Names that differ only in case clash on Windows and macOS, so they are told apart too.
+    upper = letter_file_names(["Digital Services", "digital services"], ROUND)
+    assert len({n.casefold() for n in upper.values()}) == 2
+
+
+@pytest.fixture(scope="module")
+def named_engine(tmp_path_factory):
+    eng = build_named_db(tmp_path_factory.mktemp("named"), NAMED)
+    yield eng
+    eng.dispose()
+
+
+@pytest.mark.parametrize("fmt", ["docx", "pdf"])
+def test_cli_writes_one_file_per_letter_for_any_name(named_engine, tmp_path, capsys, fmt):
+    from kim_metrics.cli import main
+    url = named_engine.url.render_as_string(hide_password=False)
+    out = tmp_path / fmt
+    assert main(["--db", url, "letters", "--round", ROUND, "-o", str(out), "--format", fmt]) == 0
+    said = re.search(r"Wrote (\d+) letters", capsys.readouterr().out)
+    files = sorted(out.iterdir())
+    assert said and int(said.group(1)) == len(files) == len(NAMED)
+    assert {p.name for p in files} == set(letter_file_names(NAMED, ROUND, fmt).values())
+    if fmt == "docx":
+        # Each file is its own directorate's letter (Word's title is cut at 255 characters).
+        names = letter_file_names(NAMED, ROUND, fmt)
+        for directorate, file_name in names.items():
+            title = Document(out / file_name).core_properties.title
+            assert title.rstrip("…") in f"KIM league table {ROUND}: {directorate}"
+            assert len(title) <= 255
+
+
+def test_a_very_long_directorate_name_makes_a_whole_letter(named_engine):
+    d = letter_data(named_engine, ROUND, LONG_NAME, WRITTEN, actor=local_admin())
+    text = squash(" ".join(all_text(Document(io.BytesIO(render_letter(d, "docx"))))))
+    assert LONG_NAME in text and "Next round" in text
+    pdf = PdfReader(io.BytesIO(render_letter(d, "pdf")))
+    flat = squash(" ".join(p.extract_text() for p in pdf.pages))
+    assert "Yours sincerely" in flat and "Overseas Posts" in flat

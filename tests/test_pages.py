@@ -30,7 +30,7 @@ from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.services.demo import load_demo
 from kim_metrics.storage.schema import ensure_schema
-from kim_metrics.reading.template import write_template
+from kim_metrics.reports.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard.py")

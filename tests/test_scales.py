@@ -22,7 +22,7 @@ from kim_metrics.domain.errors import ValidationError
 from kim_metrics.domain.scales import LevelScale, PercentScale, Scale, YesNoScale
 from kim_metrics.domain.scoring import score_rows
 from kim_metrics.reading.matching import parse_score
-from kim_metrics.reading.template import write_template
+from kim_metrics.reports.template import write_template
 
 PROJECT = Path(__file__).resolve().parent.parent
 LEVEL = LevelScale()

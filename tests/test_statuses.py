@@ -18,15 +18,14 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from kim_metrics.domain.access import local_admin
-from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
+from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL, local_admin
 from kim_metrics.domain.criteria import FIVE_LEVELS, NO_RETURN, parse_criteria
 from kim_metrics.domain.statuses import (
     DEFAULT_COLOURS, GREEN, NO_RETURN_COLOUR, RAG_STYLES, RED, StatusSet, contrast_ratio, rag_style,
 )
-from kim_metrics.reports.boardpack import boardpack_pdf
 from kim_metrics.reports.exports import league_xlsx
-from kim_metrics.reports.letters import letter_data, letter_docx, letter_pdf
+from kim_metrics.reports.letters import letter_docx, letter_pdf
+from kim_metrics.services.documents import boardpack_pdf, letter_data
 from kim_metrics.services import admin as admin_service
 from kim_metrics.services import league as league_service
 from kim_metrics.services import returns as return_service

@@ -17,7 +17,7 @@ from kim_metrics.services.demo import demo_org
 from kim_metrics.domain.errors import KimError, NotFoundError, ValidationError
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import parse_return
-from kim_metrics.reading.template import HEADERS, write_template
+from kim_metrics.reports.template import HEADERS, write_template
 
 DIRECTORATE = "Finance Directorate"
 ROUND = "2026-Q3"

@@ -1,67 +1,38 @@
-"""League tables as files other tools read: CSV, JSON and Excel.
+"""League tables as files other tools read: CSV, JSON and Excel, and the audit trail as CSV.
 
-Everything here is drawn from one round's stored data through ``league_service.league`` and
-``score_service.scored_round``, the functions the dashboard uses, so a file never shows a number,
-rank or word the dashboard does not.
+Everything here renders plain data: the league table and scores that ``api.league`` and
+``api.scored_round`` return (``services.documents`` fetches them), the functions the
+dashboard uses, so a file never shows a number, rank or word the dashboard does not.
 
-Evidence, comments and names are typed by teams, so any text a spreadsheet would run as a
-formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading
-apostrophe in every export that a person may open in a spreadsheet or copy into one: CSV,
-Excel, and the text of letters and board packs. Only text is touched: numbers, negative ones
-included, stay numbers. JSON is for programs and keeps values exactly as stored.
+Text typed by people is made inert and cleaned by ``cells`` (see there). CSV files are
+UTF-8 with a byte-order mark, so Excel on Windows shows ▲, ▼ and – as they are.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from sqlalchemy.engine import Engine
 
-from kim_metrics.services import league as league_service
-from kim_metrics.services import scores as score_service
-from kim_metrics.domain.access import Actor
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.league import league_records
 from kim_metrics.domain.statuses import StatusSet, rag_style
+from kim_metrics.reports.cells import cell_value, neutralise_workbook
+from kim_metrics.reports.registry import Renderer, register
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-# Characters XML 1.0 cannot hold (Excel and Word files are XML): dropped, never escaped.
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-EXPORT_FORMATS = ("csv", "json", "xlsx")
+CSV_TYPE = "text/csv; charset=utf-8"
+JSON_TYPE = "application/json"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 HEADER_FILL = PatternFill("solid", fgColor="0B0C0C")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 THIN = Side(style="thin", color="B1B4B6")
-
-
-def neutralise(value: object) -> object:
-    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe.
-
-    Anything that is not text (numbers, negative ones included, dates, None) is returned
-    unchanged.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def clean_text(text: str) -> str:
-    """Text without the control characters an Excel or Word file cannot hold."""
-    return _XML_ILLEGAL.sub("", text)
-
-
-def safe_text(value: object) -> str:
-    """A value as display text for a document: blank for missing, cleaned and neutralised."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(neutralise(clean_text(str(value))))
 
 
 def league_frame(table: pd.DataFrame, criteria: CriteriaSet, level: str) -> pd.DataFrame:
@@ -116,17 +87,32 @@ def scores_frame(scores: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def _csv(frame: pd.DataFrame) -> str:
-    return frame.map(lambda v: neutralise(clean_text(v)) if isinstance(v, str) else v).to_csv(index=False)
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A frame as a CSV file: text cleaned and neutralised, UTF-8 with a byte-order mark.
+
+    Without the mark Excel on Windows reads the file in the machine's code page and shows
+    ▲ as "â–²"; with it every spreadsheet and ``csv`` reader (``utf-8-sig``) reads it right.
+    """
+    text = frame.map(lambda v: cell_value(v) if isinstance(v, str) else v).to_csv(index=False)
+    return text.encode("utf-8-sig")
 
 
-def league_csv(table: pd.DataFrame, criteria: CriteriaSet, level: str) -> str:
-    return _csv(league_frame(table, criteria, level))
+def league_csv(table: pd.DataFrame, criteria: CriteriaSet, level: str) -> bytes:
+    return csv_bytes(league_frame(table, criteria, level))
 
 
-def scores_csv(scores: pd.DataFrame, criteria: CriteriaSet) -> str:
+def scores_csv(scores: pd.DataFrame, criteria: CriteriaSet) -> bytes:
     """Every score with its evidence, one row per team × criterion."""
-    return _csv(scores_frame(scores, criteria))
+    return csv_bytes(scores_frame(scores, criteria))
+
+
+def audit_csv(trail: pd.DataFrame) -> bytes:
+    """The audit trail (``audit.trail`` shape) as people open it in a spreadsheet."""
+    return csv_bytes(trail)
+
+
+def audit_json(trail: pd.DataFrame) -> bytes:
+    return trail.to_json(orient="records", date_format="iso", force_ascii=False).encode("utf-8")
 
 
 def league_json(table: pd.DataFrame, criteria: CriteriaSet, level: str) -> str:
@@ -161,7 +147,7 @@ def league_xlsx(table: pd.DataFrame, criteria: CriteriaSet, level: str,
     wb.properties.title = f"KIM league table {round_label or ''}".strip()
     wb.properties.creator = "KIM League"
     buffer = io.BytesIO()
-    wb.save(buffer)
+    neutralise_workbook(wb).save(buffer)
     return buffer.getvalue()
 
 
@@ -173,13 +159,13 @@ def _write_sheet(ws, frame: pd.DataFrame, *, rag_columns: set[str], statuses: St
     number_formats = number_formats or {}
     columns = list(frame.columns)
     for j, name in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=j, value=_cell(name))
+        cell = ws.cell(row=1, column=j, value=cell_value(name))
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for i, row in enumerate(frame.itertuples(index=False), start=2):
         for j, value in enumerate(row, start=1):
-            _set(ws.cell(row=i, column=j), _cell(value))
+            ws.cell(row=i, column=j, value=cell_value(value))
     last = len(frame) + 1
     for j, name in enumerate(columns, start=1):
         letter = get_column_letter(j)
@@ -234,8 +220,8 @@ def _about_sheet(ws, criteria: CriteriaSet, level: str, round_label: str | None,
     ]
     rows += [(c.name, c.weight) for c in criteria]
     for i, (a, b) in enumerate(rows, start=1):
-        _set(ws.cell(row=i, column=1), _cell(a))
-        _set(ws.cell(row=i, column=2), _cell(b))
+        ws.cell(row=i, column=1, value=cell_value(a))
+        ws.cell(row=i, column=2, value=cell_value(b))
         ws.cell(row=i, column=1).font = Font(bold=True)
         ws.cell(row=i, column=2).alignment = Alignment(wrap_text=True, vertical="top")
         ws.cell(row=i, column=1).alignment = Alignment(vertical="top", wrap_text=True)
@@ -247,40 +233,35 @@ def _about_sheet(ws, criteria: CriteriaSet, level: str, round_label: str | None,
     ws.column_dimensions["B"].width = 80
 
 
-def _set(cell, value: object) -> None:
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"   # never a formula, whatever the text
+# The registry's entries: each renders a plain data object ---------------------------------
+
+@dataclass(frozen=True)
+class LeagueExport:
+    """One league table as ``api.league`` gives it, with what the Excel file adds."""
+
+    table: pd.DataFrame
+    criteria: CriteriaSet
+    level: str = "team"
+    scores: pd.DataFrame | None = None          # Excel's "Scores" sheet, when given
+    round_label: str | None = None
+    previous_label: str | None = None
 
 
-def _cell(value: object) -> object:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, str):
-        return neutralise(clean_text(value))
-    return value
+@dataclass(frozen=True)
+class ScoresExport:
+    scores: pd.DataFrame
+    criteria: CriteriaSet
 
 
-def export_league(engine: Engine, round_label: str | None = None, level: str = "team",
-                  fmt: str = "xlsx", *, actor: Actor) -> bytes:
-    """The league table as a file's bytes, for the command line and a download button."""
-    if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"fmt must be one of {EXPORT_FORMATS}")
-    result = league_service.league(engine, round_label, level)
-    if fmt == "json":
-        return league_json(result.table, result.criteria, level).encode("utf-8")
-    if fmt == "csv":
-        return league_csv(result.table, result.criteria, level).encode("utf-8")
-    # The Scores sheet holds evidence: only the rows the reader may see.
-    scores = score_service.scored_round(engine, result.round.label, actor=actor).scores
-    return league_xlsx(result.table, result.criteria, level, scores if len(scores) else None,
-                       round_label=result.round.label,
-                       previous_label=result.previous.label if result.previous else None)
-
-
-def export_scores_csv(engine: Engine, round_label: str | None = None, *, actor: Actor) -> bytes:
-    """Every score of a round with its evidence that ``actor`` may read, as CSV bytes."""
-    scored = score_service.scored_round(engine, round_label, actor=actor)
-    return scores_csv(scored.scores, scored.criteria).encode("utf-8")
+register(Renderer("league", "csv", "csv", CSV_TYPE, label="CSV",
+                  render=lambda e: league_csv(e.table, e.criteria, e.level)))
+register(Renderer("league", "json", "json", JSON_TYPE, label="JSON",
+                  render=lambda e: league_json(e.table, e.criteria, e.level).encode("utf-8")))
+register(Renderer("league", "xlsx", "xlsx", XLSX_TYPE, label="Excel",
+                  render=lambda e: league_xlsx(e.table, e.criteria, e.level, e.scores,
+                                               round_label=e.round_label,
+                                               previous_label=e.previous_label)))
+register(Renderer("scores", "csv", "csv", CSV_TYPE, label="CSV",
+                  render=lambda e: scores_csv(e.scores, e.criteria)))
+register(Renderer("audit", "csv", "csv", CSV_TYPE, label="CSV", render=audit_csv))
+register(Renderer("audit", "json", "json", JSON_TYPE, label="JSON", render=audit_json))

@@ -39,7 +39,9 @@ from kim_metrics.storage.rounds import list_rounds
 from kim_metrics.storage.organisation import org_frame
 from kim_metrics.services.admin import save_organisation
 from kim_metrics.services.returns import save_parsed
-from kim_metrics.reading.template import write_template
+from kim_metrics.reports.template import write_template
+from kim_metrics.reports.cells import neutralise_workbook
+from kim_metrics.reports.files import slug as _slug
 
 DEMO_SEED = 2026
 DEMO_DOMAIN = "kim-demo.gov.uk"
@@ -427,10 +429,6 @@ def _person(email: str) -> str:
     return " ".join(part.capitalize() for part in email.split("@")[0].split("."))
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
 def _lead_information_managers(org: pd.DataFrame) -> dict[str, str]:
     """Each directorate's information manager who covers the most teams: the demo's uploader."""
     leads: dict[str, str] = {}
@@ -492,7 +490,7 @@ def write_org_workbook(path: str | PathLike, org: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
     for column, width in zip("ABCDE", (28, 40, 36, 38, 60)):
         ws.column_dimensions[column].width = width
-    wb.save(path)
+    neutralise_workbook(wb).save(path)
 
 
 def write_samples(folder: str | PathLike, *, seed: int = DEMO_SEED) -> list[Path]:
@@ -534,7 +532,7 @@ def _filled_template(criteria: CriteriaSet, teams: pd.DataFrame, scores: pd.Data
         for field in ("evidence", "evidence_link", "comment"):
             row[col[field]].value = score[field] or None
     out = io.BytesIO()
-    wb.save(out)
+    neutralise_workbook(wb).save(out)
     return out.getvalue()
 
 

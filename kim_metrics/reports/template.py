@@ -24,6 +24,7 @@ from kim_metrics.domain.criteria import CriteriaSet, Criterion
 from kim_metrics.domain.errors import KimError, NotFoundError
 from kim_metrics.reading.matching import closest, norm_key
 from kim_metrics.reading.returns import FIELD_LABELS
+from kim_metrics.reports.cells import neutralise_workbook
 from kim_metrics.domain.rounds import next_label, normalise_label, start_date
 
 RETURN_SHEET = "Return"
@@ -64,7 +65,8 @@ def write_template(target: str | PathLike | BinaryIO, *, criteria: CriteriaSet,
                     listed["directorate"].iloc[0] if directorate is not None else None)
     wb.properties.title = f"KIM return {label}"
     wb.properties.creator = "KIM League"
-    wb.save(target)
+    # Names and criteria text are typed by people: none of it may reach Excel as a formula.
+    neutralise_workbook(wb).save(target)
     return target.getvalue() if isinstance(target, io.BytesIO) else None
 
 
