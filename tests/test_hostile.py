@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from kim_metrics.services import api
-from kim_metrics.reading import safety
+from kim_metrics.reading import extent, limits, text_rules
 from kim_metrics.storage import store
 from kim_metrics.storage.db import Score, Team, make_engine
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
@@ -239,9 +239,9 @@ def test_a_sample_through_python_dash_m(corpus: dict[str, Path], base_db: Path, 
 # --- the rules behind the corpus ----------------------------------------------------------------
 
 def test_limits_come_from_a_table_and_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    defaults = safety.current_limits()
+    defaults = limits.current_limits()
     assert defaults.upload_mb == 20 and defaults.rows_per_sheet == 200_000
-    assert {limit.env for limit in safety.LIMITS} >= {"KIM_MAX_UPLOAD_MB", "KIM_MAX_ROWS_PER_SHEET"}
+    assert {limit.env for limit in limits.LIMITS} >= {"KIM_MAX_UPLOAD_MB", "KIM_MAX_ROWS_PER_SHEET"}
     monkeypatch.setenv("KIM_MAX_UPLOAD_MB", "0.001")
     with pytest.raises(ReadError, match=r"uploads are limited to 0.001 MB"):
         read_workbook(b"Team,Score\n" + b"Web,3\n" * 300, file_name="r.csv")
@@ -251,24 +251,24 @@ def test_limits_come_from_a_table_and_the_environment(monkeypatch: pytest.Monkey
 
 
 def test_name_limit_matches_the_database_columns() -> None:
-    assert Team.__table__.c.name.type.length == safety.NAME_MAX_CHARS
+    assert Team.__table__.c.name.type.length == limits.NAME_MAX_CHARS
     from kim_metrics.storage.db import Directorate
-    assert Directorate.__table__.c.name.type.length == safety.NAME_MAX_CHARS
+    assert Directorate.__table__.c.name.type.length == limits.NAME_MAX_CHARS
 
 
 def test_control_characters_are_removed_the_same_way_everywhere() -> None:
-    assert safety.clean_text("a\x00b\x01c\x1fd") == "abcd"
-    assert safety.clean_text("line\x0bbreak\x0cpage") == "line\nbreak\npage"
-    assert safety.clean_text("tab\tnew\nline\rend") == "tab\tnew\nline\rend"
-    assert safety.clean_text("lone \ud800 surrogate \ufffe") == "lone  surrogate "
+    assert text_rules.clean_text("a\x00b\x01c\x1fd") == "abcd"
+    assert text_rules.clean_text("line\x0bbreak\x0cpage") == "line\nbreak\npage"
+    assert text_rules.clean_text("tab\tnew\nline\rend") == "tab\tnew\nline\rend"
+    assert text_rules.clean_text("lone \ud800 surrogate \ufffe") == "lone  surrogate "
     text = "تم ✅ 👩🏽‍💻 \u202e <b>&amp;</b> café"
-    assert safety.clean_text(text) is text
+    assert text_rules.clean_text(text) is text
 
 
 def test_a_stray_control_character_does_not_make_a_csv_binary() -> None:
-    assert not safety.looks_binary("Team,Evidence\n" + "Web,ok\n" * 20 + "Web,o\x01k\n")
-    assert not safety.looks_binary("Team,Evidence\nWeb,o\x01k\n")
-    assert safety.looks_binary(bytes(range(256)).decode("latin-1") * 4)
+    assert not text_rules.looks_binary("Team,Evidence\n" + "Web,ok\n" * 20 + "Web,o\x01k\n")
+    assert not text_rules.looks_binary("Team,Evidence\nWeb,o\x01k\n")
+    assert text_rules.looks_binary(bytes(range(256)).decode("latin-1") * 4)
 
 
 def test_long_names_are_refused_before_postgres_would(engine: Engine, tmp_path: Path) -> None:
@@ -328,18 +328,8 @@ def test_referenced_cells_are_measured_as_the_walk_measures_them(cells: bytes) -
     # A sheet whose every cell carries its reference is measured by regex scans; the limits
     # and messages are those of the tag-by-tag walk.
     part = b"<sheetData><row>" + cells + b"</row></sheetData>"
-    limits = safety.current_limits()
-
-    def outcome(check) -> str | None:
-        try:
-            check()
-        except ReadError as exc:
-            return str(exc)
-        return None
-
-    walked = outcome(lambda: safety.check_extent("f.xlsx", "Return", *safety._sheet_extent(part), limits))
-    scanned = outcome(lambda: safety._check_xlsx_sheet(part, "Return", "f.xlsx", limits))
-    assert scanned == walked
+    in_force = limits.current_limits()
+    assert extent.xlsx_sheet_extent(part, "Return", "f.xlsx", in_force) == extent._walked_extent(part)
 
 
 def test_utf16_xml_cannot_hide_a_doctype() -> None:
