@@ -234,12 +234,19 @@ def _wide_and_sparse() -> bytes:
 
 
 def _ods(content_rows: str) -> bytes:
+    return ods({"Return": content_rows})
+
+
+def ods(tables: dict[str, str]) -> bytes:
+    """An ODS workbook whose sheets hold these rows (content.xml table rows, as written)."""
+    body = "".join(f'<table:table table:name="{name}">{content_rows}</table:table>'
+                   for name, content_rows in tables.items())
     content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
                'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
                'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
                'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-               '<office:body><office:spreadsheet><table:table table:name="Return">'
-               f"{content_rows}</table:table></office:spreadsheet></office:body></office:document-content>")
+               f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body>"
+               "</office:document-content>")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")

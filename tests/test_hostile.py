@@ -265,6 +265,36 @@ def test_control_characters_are_removed_the_same_way_everywhere() -> None:
     assert text_rules.clean_text(text) is text
 
 
+@pytest.mark.parametrize("text", ["", " ", "\u200b", "\u2060\ufeff", "\u00a0\u2007\u202f\u3000",
+                                  "\u00ad\u034f\u180e\u200c\u200d\u200e\u202a\u2066\ufe0f",
+                                  "\u3164\uffa0\u115f\u2800", "\U000e0001\U000e0041", "\t\n\r"])
+def test_text_of_invisible_characters_only_is_blank(text: str) -> None:
+    assert text_rules.is_invisible(text)
+    assert text_rules.cell_text(text) == ""
+
+
+@pytest.mark.parametrize("text", ["a", ".", "-", "\u00b7", "👍", "\u200bx", "\u202e1", "0", "字\u3000字"])
+def test_text_with_anything_visible_is_kept(text: str) -> None:
+    assert not text_rules.is_invisible(text)
+    assert text_rules.cell_text(f" {text} ") == text
+
+
+def test_invisible_evidence_is_flagged_in_a_saved_return(engine: Engine) -> None:
+    # Through the whole path: checked, saved, then scored from the database as the league is.
+    store.save_org(engine, ORG)
+    data = CORPUS["invisible-evidence.xlsx"].build()
+    preview = api.check_return(engine, data, "invisible-evidence.xlsx", ROUND)
+    flagged = preview.scores.set_index(["team", "criterion"])
+    assert flagged.loc[("Web Team", "naming"), "unevidenced"]
+    api.save_preview(engine, preview, uploader=UPLOADER)
+    scores = api.scored_round(engine, ROUND).scores.set_index(["team", "criterion"])
+    naming = scores.loc[("Web Team", "naming")]
+    assert naming["evidence"] == "" and naming["evidence_link"] == ""
+    assert naming["claimed"] == 2 and naming["counted"] == 0 and bool(naming["unevidenced"])
+    assert naming["rag"] == scores.loc[("Web Team", "asset_register"), "rag"]   # scored 0 there
+    assert not scores.loc[("Web Team", "corporate_system"), "unevidenced"]
+
+
 def test_a_stray_control_character_does_not_make_a_csv_binary() -> None:
     assert not text_rules.looks_binary("Team,Evidence\n" + "Web,ok\n" * 20 + "Web,o\x01k\n")
     assert not text_rules.looks_binary("Team,Evidence\nWeb,o\x01k\n")

@@ -201,36 +201,40 @@ def _ole2_format(data: bytes, file_name: str) -> str:
 def _decode_text(data: bytes, file_name: str) -> str | None:
     """The file as text, or ``None`` when it is binary."""
     if data.startswith(codecs.BOM_UTF8):
-        encodings: tuple[str, ...] = ("utf-8-sig",)
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    else:
-        # Excel on Windows writes "CSV" in cp1252; latin-1 decodes anything, so it comes last.
-        encodings = ("utf-8", "cp1252", "latin-1")
-    first_bad = None
-    for encoding in encodings:
         try:
-            text = data.decode(encoding)
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            first_bad = exc.start if encoding == "utf-8" else first_bad
-            continue
-        if looks_binary(text):
+            if looks_binary(data.decode("latin-1")):
+                return None
+            raise _mixed_encodings(file_name, data.count(b"\n", 0, exc.start) + 1) from exc
+        return None if looks_binary(text) else text
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
             return None
-        if first_bad is not None:
-            _refuse_mixed_encodings(data, first_bad, file_name)
-        return text
-    return None
+        return None if looks_binary(text) else text
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    else:
+        return None if looks_binary(text) else text
+    # Excel on Windows writes "CSV" in cp1252; latin-1 decodes anything, so it comes last.
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    if looks_binary(text):
+        return None
+    utf8_line = _first_utf8_line(data)
+    if utf8_line is not None:
+        raise _mixed_encodings(file_name, data.count(b"\n", 0, first_bad) + 1, utf8_line)
+    return text
 
 
-def _refuse_mixed_encodings(data: bytes, first_bad: int, file_name: str) -> None:
-    """Refuse a CSV that is part UTF-8 and part another encoding.
-
-    Such a file comes from pasting rows from one CSV into another. Read as cp1252, its UTF-8
-    lines would be stored garbled ("cafÃ©"); read line by line, a cp1252 line can happen to be
-    valid UTF-8 and be garbled the other way. Only the person with the file can say which it
-    is, so it is refused, naming a line of each.
-    """
-    bad_line = data.count(b"\n", 0, first_bad) + 1
+def _first_utf8_line(data: bytes) -> int | None:
+    """The number of the first line holding UTF-8 beyond ASCII, if any."""
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.isascii():
             continue
@@ -238,11 +242,24 @@ def _refuse_mixed_encodings(data: bytes, first_bad: int, file_name: str) -> None
             line.decode("utf-8")
         except UnicodeDecodeError:
             continue
-        raise ReadError(file_name, f"This CSV file mixes two text encodings: line {number} is UTF-8, but "
-                                   f"line {bad_line} is not (it looks like Windows-1252, as older Excel "
-                                   "writes), so accents and symbols such as £ would be stored garbled. "
-                                   "Open the file in Excel and save it as 'CSV UTF-8 (Comma delimited)' "
-                                   "or as .xlsx, check those lines, and upload the new copy.")
+        return number
+    return None
+
+
+def _mixed_encodings(file_name: str, bad_line: int, utf8_line: int | None = None) -> ReadError:
+    """A CSV that is part UTF-8 and part another encoding, refused naming the lines.
+
+    Such a file comes from pasting rows from one CSV into another. Read as cp1252, its UTF-8
+    lines would be stored garbled ("cafÃ©"); read line by line, a cp1252 line can happen to be
+    valid UTF-8 and be garbled the other way. Only the person with the file can say which it
+    is, so it is refused.
+    """
+    utf8 = f"line {utf8_line} is UTF-8" if utf8_line else "the file is marked as UTF-8"
+    return ReadError(file_name, f"This CSV file mixes two text encodings: {utf8}, but line {bad_line} "
+                                "is not (it looks like Windows-1252, as older Excel writes), so accents "
+                                "and symbols such as £ would be stored garbled. Open the file in Excel "
+                                "and save it as 'CSV UTF-8 (Comma delimited)' or as .xlsx, check those "
+                                "lines, and upload the new copy.")
 
 
 def _read_csv(text: str, file_name: str) -> Sheet:
