@@ -543,7 +543,7 @@ CORPUS: dict[str, BadFile] = {f.name: f for f in [
             says=("65,536 rows by 256 columns", "a sheet may span at most 10,000,000 cells"),
             where=("Sheet 1", None, None)),
     BadFile("forty-sheets-far-down.xlsx", _xlsx_sheets_far_down,
-            says=("40 sheets", "together span 399,998,000 cells", "a workbook may span at most 10,000,000")),
+            says=("40 sheets", "together span 399,998,000 cells", "a workbook may span at most 5,000,000")),
     BadFile("upside-down-dimensions.xls", _xls_upside_down_dimensions,
             says=("DIMENSIONS", "4,294,967,201 rows", "at most 200,000 rows"), where=("Return", None, None)),
     BadFile("shared-strings-count-lie.xls", _xls_shared_strings_lie, says=("damaged or incomplete",)),

@@ -135,7 +135,7 @@ def test_too_many_sheets_are_refused_in_every_format(fmt: str, monkeypatch: pyte
 def test_new_limits_have_defaults_well_above_a_return_and_env_overrides(
         monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = limits.current_limits()
-    assert defaults.sheets == 200 and defaults.workbook_cells == 10_000_000
+    assert defaults.sheets == 200 and defaults.workbook_cells == 5_000_000
     # The benchmark's department-wide return, 350,001 rows by 8 columns, fits with only the
     # rows-per-sheet limit raised.
     assert 350_001 * 8 <= defaults.workbook_cells
@@ -167,9 +167,15 @@ def _xls_cells(sheets: dict[str, list[tuple[int, int, object]]]) -> bytes:
 
 
 def test_xls_sheets_within_the_sheet_limit_are_refused_together() -> None:
-    # Each 30,000 rows by 256 columns (7.7 million cells): calamine would build both at once.
-    with pytest.raises(ReadError, match="The 2 sheets of this workbook together span 15,360,000 cells"):
-        read_workbook(_xls_corners(2, 29_999, 255), file_name="two.xls")
+    # Each 15,000 rows by 256 columns (3.8 million cells): calamine would build both at once.
+    with pytest.raises(ReadError, match="The 2 sheets of this workbook together span 7,680,000 cells"):
+        read_workbook(_xls_corners(2, 14_999, 255), file_name="two.xls")
+
+
+def test_one_sheet_over_the_workbook_limit_is_named() -> None:
+    with pytest.raises(ReadError, match="sheet 'Sheet 1': This sheet spans 30,000 rows by 256 columns "
+                                        r"\(7,680,000 cells\); a workbook may span at most 5,000,000 cells"):
+        read_workbook(_xls_corners(1, 29_999, 255), file_name="one.xls")
 
 
 def test_xls_formula_and_multiple_number_cells_count_as_calamine_places_them(
@@ -181,7 +187,8 @@ def test_xls_formula_and_multiple_number_cells_count_as_calamine_places_them(
     rows = read_workbook(data, file_name="f.xls").sheets[0].rows
     assert (len(rows), len(rows[0])) == (50, 11)
     monkeypatch.setenv("KIM_MAX_WORKBOOK_CELLS", str(50 * 11 - 1))
-    with pytest.raises(ReadError, match="together span 550 cells"):
+    with pytest.raises(ReadError, match=r"This sheet spans 50 rows by 11 columns \(550 cells\); a workbook "
+                                        "may span at most 549 cells"):
         read_workbook(data, file_name="f.xls")
 
 
@@ -247,7 +254,7 @@ def test_one_sheet_part_listed_many_times_counts_each_time() -> None:
     data = _xlsx({"Return": [["Team"]]})
     data = badfiles.rezip(data, {"xl/worksheets/sheet1.xml": badfiles.sheet_xml(
         b'<row r="1"><c r="A1" t="inlineStr"><is><t>Team</t></is></c></row>'
-        b'<row r="100000"><c r="J100000"><v>1</v></c></row>')})
+        b'<row r="50000"><c r="J50000"><v>1</v></c></row>')})
 
     def list_twelve_times(workbook: bytes) -> bytes:
         entry = re.search(rb"<sheet [^>]*/>", workbook).group(0)
@@ -255,7 +262,7 @@ def test_one_sheet_part_listed_many_times_counts_each_time() -> None:
                           .replace(b'sheetId="1"', b'sheetId="%d"' % (i + 1)) for i in range(1, 12))
         return workbook.replace(entry, entry + copies)
 
-    with pytest.raises(ReadError, match="The 12 sheets of this workbook together span 12,000,000 cells"):
+    with pytest.raises(ReadError, match="The 12 sheets of this workbook together span 6,000,000 cells"):
         read_workbook(badfiles.rezip(data, {"xl/workbook.xml": list_twelve_times}), file_name="twelve.xlsx")
 
 
@@ -286,7 +293,8 @@ def test_the_quick_bound_is_never_below_the_walk(cells: bytes) -> None:
 # --- .ods -----------------------------------------------------------------------------------
 
 def test_ods_sheets_add_up_with_their_repeats() -> None:
-    # Three sheets of 2,000 rows by 2,000 columns, written as repeats: 12 million cells.
+    # Three sheets of 2,000 rows by 2,000 columns, written as repeats: 12 million cells, each
+    # sheet within the limits of one.
     table = ('<table:table-row table:number-rows-repeated="2000"><table:table-cell '
              'table:number-columns-repeated="2000" office:value-type="float" office:value="1">'
              "<text:p>1</text:p></table:table-cell></table:table-row>")
@@ -297,7 +305,7 @@ def test_ods_sheets_add_up_with_their_repeats() -> None:
 
 def test_the_last_guard_counts_sheets_as_calamine_gives_them() -> None:
     tally = limits.WorkbookTally("late.xlsx", limits.current_limits())
-    tally.add("Return", 200_000, 26)
-    tally.add("Lists", 180_000, 26)
-    with pytest.raises(ReadError, match="The 3 sheets of this workbook together span 10,010,000 cells"):
-        tally.add("Notes", 5_000, 26)
+    tally.add("Return", 100_000, 26)
+    tally.add("Lists", 90_000, 26)
+    with pytest.raises(ReadError, match="The 3 sheets of this workbook together span 5,005,000 cells"):
+        tally.add("Notes", 2_500, 26)

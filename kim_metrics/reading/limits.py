@@ -37,7 +37,9 @@ LIMITS: tuple[Limit, ...] = (
     Limit("cells_per_sheet", "KIM_MAX_CELLS_PER_SHEET", 10_000_000,
           "most cells one sheet may span (rows × columns, blanks included)"),
     Limit("sheets", "KIM_MAX_SHEETS", 200, "most sheets a workbook may have"),
-    Limit("workbook_cells", "KIM_MAX_WORKBOOK_CELLS", 10_000_000,
+    # Reading takes about 70 bytes a cell for an .xls or .ods (calamine keeps each sheet and
+    # hands out a copy) and 40 for an .xlsx: at this default, under half a GB in all.
+    Limit("workbook_cells", "KIM_MAX_WORKBOOK_CELLS", 5_000_000,
           "most cells all the sheets of a workbook may span together (blanks included)"),
     Limit("zip_entries", "KIM_MAX_ZIP_ENTRIES", 1_000, "most parts a zip-based workbook may hold"),
     Limit("uncompressed_mb", "KIM_MAX_UNCOMPRESSED_MB", 250,
@@ -157,6 +159,10 @@ def check_workbook(file_name: str, sheets: Iterable[tuple[str, int, int]], limit
     total = workbook_cells(sheets)
     if total > limits.workbook_cells:
         name, rows, columns = max(sheets, key=lambda s: s[1] * s[2])
+        if len(sheets) == 1:
+            raise ReadError(file_name, f"This sheet spans {rows:,} rows by {columns:,} columns ({total:,} "
+                                       f"cells); a workbook may span at most {limits.workbook_cells:,} "
+                                       "cells. " + SHRINK, sheet=name)
         raise ReadError(file_name, f"The {len(sheets):,} sheets of this workbook together span "
                                    f"{total:,} cells (rows × columns, blanks included; the largest, "
                                    f"'{name}', spans {rows * columns:,}); a workbook may span at most "
