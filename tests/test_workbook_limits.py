@@ -31,11 +31,14 @@ from tests import badfiles
 PROJECT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 
-# Reads one file in a fresh interpreter and reports its own peak memory. The address-space
-# cap is a safety net: should the checks ever miss, calamine's allocation fails and the child
-# dies, instead of the machine running out of memory.
+# Reads one file in a fresh interpreter and reports its own peak memory. Linux carries the
+# high-water mark of the address space a process replaces across exec into its ru_maxrss, so
+# a child of a big test process would report its parent's peak; the child's VmHWM counts
+# only its own address space.
+# The address-space cap is a safety net: should the checks ever miss, calamine's allocation
+# fails and the child dies, instead of the machine running out of memory.
 _CHILD = """
-import json, resource, sys
+import json, re, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 from kim_metrics.domain.errors import ReadError
 from kim_metrics.reading.reader import read_workbook
@@ -44,8 +47,9 @@ try:
     outcome = None
 except ReadError as exc:
     outcome = str(exc)
-print(json.dumps({"refused": outcome,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+with open("/proc/self/status") as status:
+    peak_kb = int(re.search(r"VmHWM:\\s*(\\d+) kB", status.read()).group(1))
+print(json.dumps({"refused": outcome, "peak_mb": peak_kb / 1024}))
 """
 
 
