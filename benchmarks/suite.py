@@ -69,11 +69,11 @@ class Suite:
     # Reading and ingest --------------------------------------------------------------------
 
     def _allow_large_return(self, rows: int, size_mb: float) -> None:
-        """Above the default upload limits (kim_metrics.reading.safety: 200,000 rows a sheet, 20 MB),
+        """Above the default upload limits (kim_metrics.reading.limits: 200,000 rows a sheet, 20 MB),
         raise them through their environment variables, as a department sending one
         department-wide return would; the figures say which limits were raised."""
-        from kim_metrics.reading import safety
-        defaults = {limit.key: limit for limit in safety.LIMITS}
+        from kim_metrics.reading import limits as upload_limits
+        defaults = {limit.key: limit for limit in upload_limits.LIMITS}
         raised = {}
         for key, needed in (("rows_per_sheet", rows), ("upload_mb", int(size_mb) + 1)):
             limit = defaults.get(key)

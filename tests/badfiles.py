@@ -234,12 +234,19 @@ def _wide_and_sparse() -> bytes:
 
 
 def _ods(content_rows: str) -> bytes:
+    return ods({"Return": content_rows})
+
+
+def ods(tables: dict[str, str]) -> bytes:
+    """An ODS workbook whose sheets hold these rows (content.xml table rows, as written)."""
+    body = "".join(f'<table:table table:name="{name}">{content_rows}</table:table>'
+                   for name, content_rows in tables.items())
     content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
                'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
                'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
                'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-               '<office:body><office:spreadsheet><table:table table:name="Return">'
-               f"{content_rows}</table:table></office:spreadsheet></office:body></office:document-content>")
+               f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body>"
+               "</office:document-content>")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
@@ -304,6 +311,62 @@ def _xlsb() -> bytes:
 def _huge_csv() -> bytes:
     line = ",".join(["Corporate", "Digital", "Data Office", "naming", "3", "x" * 2000, "", ""]) + "\n"
     return csv_bytes() + (line * (21 * 1024 * 1024 // len(line) + 1)).encode()
+
+
+def _xls_sheets_to_the_corner() -> bytes:
+    # 50 sheets, each with a value in A1 and in its last cell (IV65536): 26 KB on disk, and
+    # calamine builds every sheet's 16.7-million-cell grid as it opens the file (27 GB).
+    book = xlwt.Workbook()
+    for i in range(1, 51):
+        ws = book.add_sheet(f"Sheet {i}")
+        ws.write(0, 0, "Team")
+        ws.write(65_535, 255, 1)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_sheets_far_down() -> bytes:
+    # 40 sheets, each with one value at AX199999: every sheet within the limits of one sheet
+    # (just under 10 million cells), 400 million cells together.
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for i in range(1, 41):
+        book.create_sheet(f"Sheet {i}")["AX199999"] = 1
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def xls_record(data: bytes, pattern: bytes, change: Callable[[bytearray, int], None]) -> bytes:
+    """An .xls written by xlwt with one BIFF record changed in place, found by its header bytes.
+
+    xlwt writes the workbook stream in one piece, so a record's bytes can be changed where they lie.
+    """
+    out = bytearray(data)
+    at = bytes(out).index(pattern)
+    change(out, at + 4)
+    return bytes(out)
+
+
+def _xls_upside_down_dimensions() -> bytes:
+    # A DIMENSIONS record whose first row lies after its last: calamine's 32-bit arithmetic
+    # makes that four billion rows and asks for 343 GB at once, which aborts the process.
+    return xls_record(_xls(), b"\x00\x02\x0e\x00",
+                      lambda out, at: struct.pack_into("<IIHH", out, at, 100, 5, 0, 8))
+
+
+def _xls_shared_strings_lie() -> bytes:
+    # The shared-strings record declares two billion strings; calamine reserves room for all
+    # of them (48 GB) before reading the first.
+    return xls_record(_xls(), b"\xfc\x00", lambda out, at: struct.pack_into("<I", out, at + 4, 0x7FFF_FFF0))
+
+
+def _mixed_encodings_csv() -> bytes:
+    # Rows pasted from a Windows CSV into a UTF-8 one: line 9 is cp1252, the rest UTF-8.
+    lines = csv_bytes(rows(evidence="Café audit, £250")).decode("utf-8").splitlines(keepends=True)
+    return b"".join(line.encode("cp1252" if number == 9 else "utf-8")
+                    for number, line in enumerate(lines, start=1))
 
 
 # --- awkward but legitimate ------------------------------------------------------------------
@@ -394,6 +457,8 @@ def _ods_return() -> bytes:
     return buffer.getvalue()
 
 
+# Zero-width space, word joiner, BOM, no-break and ideographic spaces: they draw nothing.
+INVISIBLE = "\u200b\u2060\ufeff\u00a0 \u3000\u200b"
 _RTL_EMOJI = "تم التحقق ✅ בדיקה 👩🏽‍💻 \u202eevil.exe\u202c 🇬🇧 — naïve café"
 _HTML = "<script>alert('kim')</script><b>Checked</b> &amp; <img src=x onerror=alert(1)>"
 _FORMULA_TEXT = "=cmd|' /C calc'!A0"
@@ -473,6 +538,17 @@ CORPUS: dict[str, BadFile] = {f.name: f for f in [
             says=("40,000 characters", "at most 32,767"), where=(None, 2, "Evidence")),
     BadFile("long-team-name.xlsx", lambda: xlsx(rows({"Data Office " + "x" * 300: FULL_MARKS})),
             says=("is not a team",), where=("Return", 2, "Team")),
+    # Issue 10: small files that would take the whole machine's memory to open.
+    BadFile("fifty-sheets-to-the-corner.xls", _xls_sheets_to_the_corner,
+            says=("65,536 rows by 256 columns", "a sheet may span at most 10,000,000 cells"),
+            where=("Sheet 1", None, None)),
+    BadFile("forty-sheets-far-down.xlsx", _xlsx_sheets_far_down,
+            says=("40 sheets", "together span 399,998,000 cells", "a workbook may span at most 5,000,000")),
+    BadFile("upside-down-dimensions.xls", _xls_upside_down_dimensions,
+            says=("DIMENSIONS", "4,294,967,201 rows", "at most 200,000 rows"), where=("Return", None, None)),
+    BadFile("shared-strings-count-lie.xls", _xls_shared_strings_lie, says=("damaged or incomplete",)),
+    BadFile("mixed-encodings.csv", _mixed_encodings_csv,
+            says=("mixes two text encodings", "line 2 is UTF-8", "line 9 is not", "CSV UTF-8")),
     # Awkward, and accepted: text is kept exactly as typed.
     BadFile("emoji-and-right-to-left.xlsx", accepted=True,
             build=lambda: xlsx(rows(overrides={("Data Office", "naming"): {"Evidence": _RTL_EMOJI,
@@ -487,6 +563,11 @@ CORPUS: dict[str, BadFile] = {f.name: f for f in [
     BadFile("control-characters.csv", accepted=True,
             build=lambda: csv_bytes(rows(overrides={("Data Office", "naming"): {"Evidence": _CTRL_TEXT}})),
             stored=_stored("Data Office", "naming", evidence=_CTRL_CLEAN)),
+    # Evidence that draws nothing is no evidence: stored empty, so the claim counts as the lowest level.
+    BadFile("invisible-evidence.xlsx", accepted=True,
+            build=lambda: xlsx(rows(overrides={("Web Team", "naming"): {"Evidence": INVISIBLE,
+                                                                        "Evidence link": "\u2060\u200b"}})),
+            stored=_stored("Web Team", "naming", evidence="", evidence_link="")),
     BadFile("formulas-with-results.xlsx", _formulas_with_results, accepted=True,
             # The result Excel saved is used (calamine reads it as a number); nothing is evaluated.
             stored=_stored("Data Office", "naming", evidence="Spot check", claimed_raw="3.0")),

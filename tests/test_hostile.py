@@ -29,7 +29,8 @@ from sqlalchemy.engine import Engine
 from kim_metrics.services import admin as admin_service
 from kim_metrics.domain.access import local_admin
 from kim_metrics.services import returns as return_service
-from kim_metrics.reading import safety
+from kim_metrics.services import scores as score_service
+from kim_metrics.reading import extent, limits, text_rules
 from kim_metrics.storage.models import Score, Team
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
@@ -241,9 +242,9 @@ def test_a_sample_through_python_dash_m(corpus: dict[str, Path], base_db: Path, 
 # --- the rules behind the corpus ----------------------------------------------------------------
 
 def test_limits_come_from_a_table_and_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    defaults = safety.current_limits()
+    defaults = limits.current_limits()
     assert defaults.upload_mb == 20 and defaults.rows_per_sheet == 200_000
-    assert {limit.env for limit in safety.LIMITS} >= {"KIM_MAX_UPLOAD_MB", "KIM_MAX_ROWS_PER_SHEET"}
+    assert {limit.env for limit in limits.LIMITS} >= {"KIM_MAX_UPLOAD_MB", "KIM_MAX_ROWS_PER_SHEET"}
     monkeypatch.setenv("KIM_MAX_UPLOAD_MB", "0.001")
     with pytest.raises(ReadError, match=r"uploads are limited to 0.001 MB"):
         read_workbook(b"Team,Score\n" + b"Web,3\n" * 300, file_name="r.csv")
@@ -253,24 +254,54 @@ def test_limits_come_from_a_table_and_the_environment(monkeypatch: pytest.Monkey
 
 
 def test_name_limit_matches_the_database_columns() -> None:
-    assert Team.__table__.c.name.type.length == safety.NAME_MAX_CHARS
+    assert Team.__table__.c.name.type.length == limits.NAME_MAX_CHARS
     from kim_metrics.storage.models import Directorate
-    assert Directorate.__table__.c.name.type.length == safety.NAME_MAX_CHARS
+    assert Directorate.__table__.c.name.type.length == limits.NAME_MAX_CHARS
 
 
 def test_control_characters_are_removed_the_same_way_everywhere() -> None:
-    assert safety.clean_text("a\x00b\x01c\x1fd") == "abcd"
-    assert safety.clean_text("line\x0bbreak\x0cpage") == "line\nbreak\npage"
-    assert safety.clean_text("tab\tnew\nline\rend") == "tab\tnew\nline\rend"
-    assert safety.clean_text("lone \ud800 surrogate \ufffe") == "lone  surrogate "
+    assert text_rules.clean_text("a\x00b\x01c\x1fd") == "abcd"
+    assert text_rules.clean_text("line\x0bbreak\x0cpage") == "line\nbreak\npage"
+    assert text_rules.clean_text("tab\tnew\nline\rend") == "tab\tnew\nline\rend"
+    assert text_rules.clean_text("lone \ud800 surrogate \ufffe") == "lone  surrogate "
     text = "تم ✅ 👩🏽‍💻 \u202e <b>&amp;</b> café"
-    assert safety.clean_text(text) is text
+    assert text_rules.clean_text(text) is text
+
+
+@pytest.mark.parametrize("text", ["", " ", "\u200b", "\u2060\ufeff", "\u00a0\u2007\u202f\u3000",
+                                  "\u00ad\u034f\u180e\u200c\u200d\u200e\u202a\u2066\ufe0f",
+                                  "\u3164\uffa0\u115f\u2800", "\U000e0001\U000e0041", "\t\n\r"])
+def test_text_of_invisible_characters_only_is_blank(text: str) -> None:
+    assert text_rules.is_invisible(text)
+    assert text_rules.cell_text(text) == ""
+
+
+@pytest.mark.parametrize("text", ["a", ".", "-", "\u00b7", "👍", "\u200bx", "\u202e1", "0", "字\u3000字"])
+def test_text_with_anything_visible_is_kept(text: str) -> None:
+    assert not text_rules.is_invisible(text)
+    assert text_rules.cell_text(f" {text} ") == text
+
+
+def test_invisible_evidence_is_flagged_in_a_saved_return(engine: Engine) -> None:
+    # Through the whole path: checked, saved, then scored from the database as the league is.
+    admin_service.save_organisation(engine, ORG)
+    data = CORPUS["invisible-evidence.xlsx"].build()
+    preview = return_service.check_return(engine, data, "invisible-evidence.xlsx", ROUND)
+    flagged = preview.scores.set_index(["team", "criterion"])
+    assert flagged.loc[("Web Team", "naming"), "unevidenced"]
+    return_service.save_preview(engine, preview, uploader=UPLOADER)
+    scores = score_service.scored_round(engine, ROUND, actor=local_admin()).scores.set_index(["team", "criterion"])
+    naming = scores.loc[("Web Team", "naming")]
+    assert naming["evidence"] == "" and naming["evidence_link"] == ""
+    assert naming["claimed"] == 2 and naming["counted"] == 0 and bool(naming["unevidenced"])
+    assert naming["rag"] == scores.loc[("Web Team", "asset_register"), "rag"]   # scored 0 there
+    assert not scores.loc[("Web Team", "corporate_system"), "unevidenced"]
 
 
 def test_a_stray_control_character_does_not_make_a_csv_binary() -> None:
-    assert not safety.looks_binary("Team,Evidence\n" + "Web,ok\n" * 20 + "Web,o\x01k\n")
-    assert not safety.looks_binary("Team,Evidence\nWeb,o\x01k\n")
-    assert safety.looks_binary(bytes(range(256)).decode("latin-1") * 4)
+    assert not text_rules.looks_binary("Team,Evidence\n" + "Web,ok\n" * 20 + "Web,o\x01k\n")
+    assert not text_rules.looks_binary("Team,Evidence\nWeb,o\x01k\n")
+    assert text_rules.looks_binary(bytes(range(256)).decode("latin-1") * 4)
 
 
 def test_long_names_are_refused_before_postgres_would(engine: Engine, tmp_path: Path) -> None:
@@ -330,18 +361,8 @@ def test_referenced_cells_are_measured_as_the_walk_measures_them(cells: bytes) -
     # A sheet whose every cell carries its reference is measured by regex scans; the limits
     # and messages are those of the tag-by-tag walk.
     part = b"<sheetData><row>" + cells + b"</row></sheetData>"
-    limits = safety.current_limits()
-
-    def outcome(check) -> str | None:
-        try:
-            check()
-        except ReadError as exc:
-            return str(exc)
-        return None
-
-    walked = outcome(lambda: safety.check_extent("f.xlsx", "Return", *safety._sheet_extent(part), limits))
-    scanned = outcome(lambda: safety._check_xlsx_sheet(part, "Return", "f.xlsx", limits))
-    assert scanned == walked
+    in_force = limits.current_limits()
+    assert extent.xlsx_sheet_extent(part, "Return", "f.xlsx", in_force) == extent._walked_extent(part)
 
 
 def test_utf16_xml_cannot_hide_a_doctype() -> None:

@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import random
 import re
-import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ import xlwt
 
 from kim_metrics.domain.errors import ReadError
 from kim_metrics.reading.reader import Sheet, Workbook, detect_format, read_workbook
+from tests.badfiles import ole2
 
 REALDATA = Path("/work/shared/realdata")
 
@@ -112,35 +112,6 @@ def write_csv(path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
     with open(path, "w", encoding=encoding, newline="") as f:
         csv.writer(f, delimiter=delimiter).writerows([["" if v is None else v for v in row] for row in rows])
     return path
-
-
-def ole2(stream_names: list[str]) -> bytes:
-    """A minimal, valid OLE2 (compound file) container holding empty streams with these names.
-
-    Sector 0 is the FAT, sector 1 the directory: a root entry whose children are chained as
-    right siblings in the order OLE2 sorts names (by length, then upper-cased).
-    """
-    end_of_chain, free, fat_sector, no_stream = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
-    names = sorted(stream_names, key=lambda n: (len(n), n.upper()))
-    assert len(names) <= 3, "one directory sector holds the root and three entries"
-    header = struct.pack(
-        "<8s16sHHHHH6sIIIIIIIII109I",
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", bytes(16), 0x3E, 3, 0xFFFE, 9, 6, bytes(6),
-        0, 1, 1, 0, 4096, end_of_chain, 0, end_of_chain, 0, 0, *[free] * 108,
-    )
-    fat = struct.pack("<128I", fat_sector, end_of_chain, *[free] * 126)
-
-    def entry(name: str, kind: int, right: int, child: int) -> bytes:
-        encoded = (name + "\0").encode("utf-16-le") if name else b""
-        return struct.pack("<64sHBBIII16sIQQIQ", encoded, len(encoded), kind, 1 if kind else 0,
-                           no_stream, right, child, bytes(16), 0, 0, 0,
-                           end_of_chain if kind else 0, 0)
-
-    entries = [entry("Root Entry", 5, no_stream, 1 if names else no_stream)]
-    for i, name in enumerate(names, start=1):
-        entries.append(entry(name, 2, i + 1 if i < len(names) else no_stream, no_stream))
-    entries += [entry("", 0, no_stream, no_stream)] * (4 - len(entries))
-    return header + fat + b"".join(entries)
 
 
 def assert_table(sheet: Sheet, expected: list[list[object]], top: int = 0, left: int = 0) -> None:
@@ -235,6 +206,37 @@ def test_csv_with_a_stray_byte_cp1252_leaves_undefined_falls_back_to_latin1(tmp_
     path.write_bytes(b"Team,Note\nWeb Team,caf\xe9 \x81\n")
 
     assert read_workbook(path).sheets[0].rows == [["Team", "Note"], ["Web Team", "café \x81"]]
+
+
+def test_csv_mixing_utf8_and_cp1252_is_refused_naming_a_line_of_each(tmp_path: Path) -> None:
+    # Rows from a Windows CSV pasted into a UTF-8 one: read either way, some would be garbled.
+    path = tmp_path / "return.csv"
+    path.write_bytes("Team,Note\nWeb Team,Café audit\nData Office,ok\n".encode()
+                     + "Estates,£250 naïve\n".encode("cp1252"))
+
+    with pytest.raises(ReadError) as caught:
+        read_workbook(path)
+    assert caught.value.problem.file == "return.csv"
+    assert ("mixes two text encodings: line 2 is UTF-8, but line 4 is not (it looks like Windows-1252"
+            in caught.value.problem.message)
+    assert "save it as 'CSV UTF-8 (Comma delimited)'" in caught.value.problem.message
+
+
+def test_csv_marked_utf8_with_a_cp1252_line_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "return.csv"
+    path.write_bytes(b"\xef\xbb\xbfTeam,Note\nWeb Team,ok\n" + "Estates,£250\n".encode("cp1252"))
+
+    with pytest.raises(ReadError, match="the file is marked as UTF-8, but line 3 is not"):
+        read_workbook(path)
+
+
+def test_csv_all_in_utf8_or_all_in_cp1252_is_read_as_typed(tmp_path: Path) -> None:
+    text = "Team,Note\nWeb Team,Café audit £250\nEstates,naïve — ok\n"
+    for encoding in ("utf-8", "cp1252"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        assert read_workbook(path).sheets[0].rows[1:] == [["Web Team", "Café audit £250"],
+                                                          ["Estates", "naïve — ok"]]
 
 
 # --- sheets, row numbering, sources --------------------------------------------------------

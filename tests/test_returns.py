@@ -161,3 +161,35 @@ def test_teams_discovered_when_no_organisation_loaded(tmp_path, criteria):
     parsed = _parse(write_csv(tmp_path / "r.csv", _two_teams()), criteria, empty)
     assert sorted(parsed.new_teams["team"]) == ["Estates", "Tax Policy"]
     assert (parsed.scores["team_id"] < 0).all()
+
+
+# Each draws nothing: zero-width space, word joiner, BOM, no-break space, figure space, narrow
+# no-break space, ideographic space, soft hyphen, Mongolian vowel separator, Hangul filler,
+# blank braille, a tag character.
+INVISIBLE = ["\u200b", "\u2060", "\ufeff", "\u00a0", "\u2007", "\u202f", "\u3000", "\u00ad",
+             "\u180e", "\u3164", "\u2800", "\U000e0020", "\u200b\u2060\ufeff\u00a0 \u200d"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+@pytest.mark.parametrize("invisible", INVISIBLE, ids=lambda s: "+".join(f"U{ord(c):04X}" for c in s))
+def test_evidence_of_invisible_characters_is_no_evidence(tmp_path, criteria, fmt, invisible):
+    from kim_metrics.domain.scoring import score_rows
+    rows = long_rows({"Tax Policy": FULL_MARKS})
+    rows[0][5:7] = [invisible, invisible]                     # naming: evidence and its link
+    rows[1][5:7] = [f"{invisible}Policy signed{invisible}", ""]  # visible text keeps its characters
+    writer = write_xlsx if fmt == "xlsx" else write_csv
+    parsed = _parse(writer(tmp_path / f"r.{fmt}", rows), criteria)
+    by = parsed.scores.set_index("criterion")
+    assert by.loc["naming", "evidence"] == "" and by.loc["naming", "evidence_link"] == ""
+    assert by.loc["corporate_system", "evidence"] == f"{invisible}Policy signed{invisible}".strip()
+    scored = score_rows(parsed.scores, criteria).set_index("criterion")
+    assert bool(scored.loc["naming", "unevidenced"]) and scored.loc["naming", "counted"] == 0
+    assert scored.loc["naming", "claimed"] == 3
+    assert not scored.loc["corporate_system", "unevidenced"]
+
+
+def test_a_team_name_of_invisible_characters_is_an_empty_team(tmp_path, criteria):
+    rows = long_rows({"Tax Policy": FULL_MARKS})
+    rows[0][2] = "\u200b\u2060"
+    problems = _problems(write_xlsx(tmp_path / "r.xlsx", rows), criteria)
+    assert [(p.row, p.column) for p in problems if "The team is empty" in p.message] == [(2, "Team")]

@@ -13,7 +13,6 @@ import csv
 import io
 import itertools
 import os
-import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -24,21 +23,16 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
 from kim_metrics.domain.errors import ReadError
-from kim_metrics.reading.safety import (check_calamine_sheet, check_extent, check_upload, clean_cells, clean_text,
-                     has_control_chars, looks_binary, row_limit)
+from kim_metrics.reading.archive import check_zip
+from kim_metrics.reading.biff import check_xls, ole_streams
+from kim_metrics.reading.limits import (DAMAGED, PASSWORD, WorkbookTally, check_extent, check_size,
+                                        current_limits, row_limit)
+from kim_metrics.reading.text_rules import clean_cells, clean_text, has_control_chars, looks_binary
 
 FORMATS = ("xlsx", "xlsm", "xls", "ods", "csv")
 
 _SAVE_AS = "Save it as .xlsx, .xlsm, .xls, .ods or .csv and upload it again."
 _EMPTY = "The file is empty. Check you chose the right file, fill it in and upload it again."
-_PASSWORD = (
-    "This file is password-protected. Remove the password in Excel "
-    "(File > Info > Protect Workbook) and upload it again."
-)
-_DAMAGED = (
-    "This file looks damaged or incomplete (it may not have finished saving or downloading). "
-    "Open it in Excel or LibreOffice Calc, save it again, and upload the new copy."
-)
 _XLSB = (
     "This is an Excel binary workbook (.xlsb), which cannot be uploaded. "
     "In Excel use File > Save As, choose 'Excel Workbook (*.xlsx)' and upload that copy."
@@ -63,7 +57,7 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, 
 # Enough to decide which zip-based format we have; caps the read of a hostile [Content_Types].xml.
 _CONTENT_TYPES_LIMIT = 1 << 20
 
-# A CSV is text: control characters everywhere mean binary data (safety.looks_binary).
+# A CSV is text: control characters everywhere mean binary data (text_rules.looks_binary).
 _CSV_DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 16 * 1024
 
@@ -74,7 +68,7 @@ class Sheet:
 
     ``rows[0]`` is spreadsheet row 1, even when the first rows are blank. Cells are str, int,
     float, bool, ``datetime.date``/``datetime``/``time``/``timedelta``, or ``None`` when empty;
-    nothing is stripped or converted, except characters XML cannot hold (``safety.clean_text``).
+    nothing is stripped or converted, except characters XML cannot hold (``text_rules.clean_text``).
     """
 
     name: str
@@ -98,15 +92,20 @@ def read_workbook(source: str | os.PathLike | bytes, *, file_name: str | None = 
     """
     data, name = _load(source, file_name)
     name = clean_text(name)
-    # Size, zip-bomb and XML checks come before any parser sees the bytes (see safety).
-    scan = check_upload(data, name)
+    # Size, zip-bomb, XML and extent checks come before any parser sees the bytes (see limits).
+    limits = current_limits()
+    check_size(data, name, limits)
+    may_hold_controls = True
+    if data.startswith(_ZIP_MAGIC):
+        may_hold_controls = check_zip(data, name, limits).may_hold_controls
     fmt, text = _sniff(data, name)
+    if fmt == "xls":
+        check_xls(data, name, limits)
     if text is not None:
         sheets = [_read_csv(text, name)]
         may_hold_controls = has_control_chars(text)
     else:
         sheets = _read_calamine(data, name)
-        may_hold_controls = scan.may_hold_controls
     if may_hold_controls:
         for sheet in sheets:
             clean_cells(sheet.rows)  # cell by cell: a CSV's line breaks must stay where they are
@@ -141,7 +140,7 @@ def _sniff(data: bytes, file_name: str) -> tuple[str, str | None]:
     for magic, kind in _OTHER_MAGIC:
         if data.startswith(magic):
             raise _not_a_spreadsheet(file_name, kind)
-    text = _decode_text(data)
+    text = _decode_text(data, file_name)
     if text is None:
         raise _not_a_spreadsheet(file_name)
     if not text.strip():
@@ -170,7 +169,7 @@ def _zip_format(data: bytes, file_name: str) -> str:
                 with archive.open(names["[content_types].xml"]) as f:
                     content_types = f.read(_CONTENT_TYPES_LIMIT).decode("utf-8", "replace")
     except _ZIP_ERRORS as exc:
-        raise ReadError(file_name, _DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED) from exc
     if is_ooxml and any(n.startswith("xl/") for n in names):
         if "xl/workbook.bin" in names:
             raise ReadError(file_name, _XLSB)
@@ -185,55 +184,82 @@ def _zip_format(data: bytes, file_name: str) -> str:
 
 
 def _ole2_format(data: bytes, file_name: str) -> str:
+    streams = ole_streams(data, file_name)
     # Office 2007+ files saved with a password are wrapped in an OLE2 container holding an
     # EncryptedPackage stream; the workbook inside cannot be read without the password.
-    if _has_ole2_entry(data, "EncryptedPackage"):
-        raise ReadError(file_name, _PASSWORD)
-    if _has_ole2_entry(data, "Workbook") or _has_ole2_entry(data, "Book"):
+    if "encryptedpackage" in streams:
+        raise ReadError(file_name, PASSWORD)
+    if "workbook" in streams or "book" in streams:
         return "xls"
-    if _has_ole2_entry(data, "WordDocument"):
+    if "worddocument" in streams:
         raise _not_a_spreadsheet(file_name, "a Word document")
-    if _has_ole2_entry(data, "PowerPoint Document"):
+    if "powerpoint document" in streams:
         raise _not_a_spreadsheet(file_name, "a PowerPoint presentation")
-    if not _has_ole2_entry(data, "Root Entry"):
-        # Every OLE2 file has a root entry; without one the directory was lost (e.g. truncated).
-        raise ReadError(file_name, _DAMAGED)
     raise _not_a_spreadsheet(file_name)
 
 
-def _has_ole2_entry(data: bytes, name: str) -> bool:
-    """Whether the OLE2 directory has an entry called ``name`` (case-insensitive, as OLE2 is).
-
-    Directory entries are 128 bytes and sectors are 512 or 4096 bytes, so every entry starts at
-    a file offset that is a multiple of 128, with its UTF-16LE name first and the name's byte
-    length (terminator included) at offset 64. Checking both rules out the same bytes turning up
-    inside a stream, without walking the sector chains.
-    """
-    encoded = (name + "\0").encode("utf-16-le")
-    pattern = re.compile(re.escape(encoded), re.IGNORECASE)
-    for match in pattern.finditer(data):
-        start = match.start()
-        if start % 128 == 0 and int.from_bytes(data[start + 64:start + 66], "little") == len(encoded):
-            return True
-    return False
-
-
-def _decode_text(data: bytes) -> str | None:
+def _decode_text(data: bytes, file_name: str) -> str | None:
     """The file as text, or ``None`` when it is binary."""
     if data.startswith(codecs.BOM_UTF8):
-        encodings: tuple[str, ...] = ("utf-8-sig",)
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    else:
-        # Excel on Windows writes "CSV" in cp1252; latin-1 decodes anything, so it comes last.
-        encodings = ("utf-8", "cp1252", "latin-1")
-    for encoding in encodings:
         try:
-            text = data.decode(encoding)
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if looks_binary(data.decode("latin-1")):
+                return None
+            raise _mixed_encodings(file_name, data.count(b"\n", 0, exc.start) + 1) from exc
+        return None if looks_binary(text) else text
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+        return None if looks_binary(text) else text
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    else:
+        return None if looks_binary(text) else text
+    # Excel on Windows writes "CSV" in cp1252; latin-1 decodes anything, so it comes last.
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    if looks_binary(text):
+        return None
+    utf8_line = _first_utf8_line(data)
+    if utf8_line is not None:
+        raise _mixed_encodings(file_name, data.count(b"\n", 0, first_bad) + 1, utf8_line)
+    return text
+
+
+def _first_utf8_line(data: bytes) -> int | None:
+    """The number of the first line holding UTF-8 beyond ASCII, if any."""
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
         except UnicodeDecodeError:
             continue
-        return None if looks_binary(text) else text
+        return number
     return None
+
+
+def _mixed_encodings(file_name: str, bad_line: int, utf8_line: int | None = None) -> ReadError:
+    """A CSV that is part UTF-8 and part another encoding, refused naming the lines.
+
+    Such a file comes from pasting rows from one CSV into another. Read as cp1252, its UTF-8
+    lines would be stored garbled ("cafÃ©"); read line by line, a cp1252 line can happen to be
+    valid UTF-8 and be garbled the other way. Only the person with the file can say which it
+    is, so it is refused.
+    """
+    utf8 = f"line {utf8_line} is UTF-8" if utf8_line else "the file is marked as UTF-8"
+    return ReadError(file_name, f"This CSV file mixes two text encodings: {utf8}, but line {bad_line} "
+                                "is not (it looks like Windows-1252, as older Excel writes), so accents "
+                                "and symbols such as £ would be stored garbled. Open the file in Excel "
+                                "and save it as 'CSV UTF-8 (Comma delimited)' or as .xlsx, check those "
+                                "lines, and upload the new copy.")
 
 
 def _read_csv(text: str, file_name: str) -> Sheet:
@@ -272,6 +298,7 @@ def _read_calamine(data: bytes, file_name: str) -> list[Sheet]:
     with _calamine_errors(file_name):
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     sheets: list[Sheet] = []
+    tally = WorkbookTally(file_name)
     with book:
         for meta in book.sheets_metadata:
             # Chart, dialog and macro sheets hold no cells anybody typed.
@@ -279,7 +306,7 @@ def _read_calamine(data: bytes, file_name: str) -> list[Sheet]:
                 continue
             with _calamine_errors(file_name, meta.name):
                 sheet = book.get_sheet_by_name(meta.name)
-            check_calamine_sheet(file_name, sheet)  # before Python lists are made of every blank
+            tally.add_calamine_sheet(sheet)  # before Python lists are made of every blank
             with _calamine_errors(file_name, meta.name):
                 # skip_empty_area=False keeps leading blank rows and columns, so rows[0] is row 1.
                 rows = sheet.to_python(skip_empty_area=False)
@@ -302,10 +329,10 @@ def _calamine_errors(file_name: str, sheet: str | None = None) -> Iterator[None]
     try:
         yield
     except PasswordError as exc:
-        raise ReadError(file_name, _PASSWORD, sheet=sheet) from exc
+        raise ReadError(file_name, PASSWORD, sheet=sheet) from exc
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
         # Besides its own CalamineError family, calamine can fail on a malformed file with a
         # Rust panic, which pyo3 raises as PanicException: a BaseException, not an Exception.
-        raise ReadError(file_name, _DAMAGED, sheet=sheet) from exc
+        raise ReadError(file_name, DAMAGED, sheet=sheet) from exc

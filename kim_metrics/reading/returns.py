@@ -18,7 +18,7 @@ from kim_metrics.domain.criteria import CriteriaSet
 from kim_metrics.domain.errors import Problem, UsageError, ValidationError
 from kim_metrics.reading.matching import _shorten, closest, criterion_lookup, header_lookup, norm_key, norm_keys, parse_scores
 from kim_metrics.reading.reader import Sheet, Workbook
-from kim_metrics.reading.safety import text_problems
+from kim_metrics.reading.text_rules import cell_text, text_problems
 
 # Canonical columns of a return and the other spellings people use for them.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -225,9 +225,10 @@ def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:
 def _text(frame: pd.DataFrame, pos: int | None) -> pd.Series:
     if pos is None or pos not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
-    # Names and evidence repeat down a return: clean each distinct value once.
+    # Names and evidence repeat down a return: clean each distinct value once. A cell of
+    # invisible characters only is blank, so such "evidence" is no evidence (text_rules).
     codes, uniques = pd.factorize(frame[pos].to_numpy(dtype=object), use_na_sentinel=True)
-    cleaned = np.array([str(u).strip() for u in uniques] + [""], dtype=object)  # -1 (blank) → ""
+    cleaned = np.array([cell_text(u) for u in uniques] + [""], dtype=object)  # -1 (blank) → ""
     return pd.Series(cleaned[codes], index=frame.index, dtype=object)
 
 

@@ -8,7 +8,7 @@ of letters and board packs. Only text is touched: numbers, negative ones include
 numbers. JSON is for programs and keeps values exactly as stored.
 
 Characters XML cannot hold follow the one rule that applies as files are read
-(``reading.safety.clean_text``), so a file we write never breaks on text we accepted.
+(``reading.text_rules.clean_text``), so a file we write never breaks on text we accepted.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 from pandas.api.types import is_scalar
 
-from kim_metrics.reading.safety import clean_text
+from kim_metrics.reading.text_rules import clean_text
 
 __all__ = ["FORMULA_TRIGGERS", "cell_value", "clean_text", "neutralise", "neutralise_workbook",
            "safe_text"]

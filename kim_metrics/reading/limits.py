@@ -1,0 +1,199 @@
+"""How big an upload may be, and the checks of its size and extent against those limits.
+
+Calamine is Rust, and it trusts what a file says about its own size. It makes a dense grid that
+runs from A1 to the furthest cell with a value, so one value at XFD1048576 means 17 billion
+cells; for an .xls or .ods it builds the grid of every sheet as the file is opened, before any
+sheet is asked for. When that memory cannot be had the Rust allocator aborts the whole process:
+the dashboard goes down for everyone, and no Python error is raised. So the extent of every
+sheet is measured from the file's own records first (``archive`` for zip-based workbooks,
+``biff`` for .xls), judged here sheet by sheet and for the workbook as a whole, and only then
+does calamine open it.
+
+The limits are a small table. Each one can be overridden by an environment variable, so a
+department can raise a limit without changing code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kim_metrics.domain.errors import KimError, ReadError
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    env: str
+    default: int
+    what: str  # completes "Set it to the ..." in the message about a bad setting
+
+
+LIMITS: tuple[Limit, ...] = (
+    Limit("upload_mb", "KIM_MAX_UPLOAD_MB", 20, "largest file that may be uploaded, in MB"),
+    Limit("rows_per_sheet", "KIM_MAX_ROWS_PER_SHEET", 200_000, "most rows one sheet may have"),
+    Limit("cells_per_sheet", "KIM_MAX_CELLS_PER_SHEET", 10_000_000,
+          "most cells one sheet may span (rows × columns, blanks included)"),
+    Limit("sheets", "KIM_MAX_SHEETS", 200, "most sheets a workbook may have"),
+    # Reading takes about 70 bytes a cell for an .xls or .ods (calamine keeps each sheet and
+    # hands out a copy) and 40 for an .xlsx: at this default, under half a GB in all.
+    Limit("workbook_cells", "KIM_MAX_WORKBOOK_CELLS", 5_000_000,
+          "most cells all the sheets of a workbook may span together (blanks included)"),
+    Limit("zip_entries", "KIM_MAX_ZIP_ENTRIES", 1_000, "most parts a zip-based workbook may hold"),
+    Limit("uncompressed_mb", "KIM_MAX_UNCOMPRESSED_MB", 250,
+          "largest size a workbook may unzip to, in MB"),
+    Limit("compression_ratio", "KIM_MAX_COMPRESSION_RATIO", 100,
+          "most times smaller a part of a workbook may be compressed"),
+    Limit("shared_text_mb", "KIM_MAX_SHARED_TEXT_MB", 200,
+          "most text, in MB, a workbook's cells may copy from its shared strings"),
+    Limit("cell_chars", "KIM_MAX_CELL_CHARS", 32_767,
+          "longest text one cell may hold (32,767 is Excel's own limit)"),
+)
+_WHOLE_NUMBERS = {"rows_per_sheet", "cells_per_sheet", "sheets", "workbook_cells", "zip_entries",
+                  "cell_chars"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    upload_mb: float
+    rows_per_sheet: int
+    cells_per_sheet: int
+    sheets: int
+    workbook_cells: int
+    zip_entries: int
+    uncompressed_mb: float
+    compression_ratio: float
+    shared_text_mb: float
+    cell_chars: int
+
+
+def current_limits() -> Limits:
+    """The limits in force, read from the environment each time so a change needs no restart."""
+    values: dict[str, float] = {}
+    for limit in LIMITS:
+        raw = os.environ.get(limit.env, "").strip()
+        if not raw:
+            values[limit.key] = limit.default
+            continue
+        try:
+            value = float(raw.replace(",", "").replace("_", ""))
+        except ValueError:
+            value = math.nan
+        if not (value > 0 and math.isfinite(value)):
+            raise KimError(f"The setting {limit.env}={raw!r} is not a positive number. Set it to the "
+                           f"{limit.what} (default {limit.default:,}), or unset it.")
+        values[limit.key] = value
+    return Limits(**{k: int(v) if k in _WHOLE_NUMBERS else v for k, v in values.items()})
+
+
+def row_limit() -> int:
+    return current_limits().rows_per_sheet
+
+
+# Names are stored in columns of this width (db.Directorate.name, db.Team.name); PostgreSQL
+# refuses a longer value, so validation must catch it first.
+NAME_MAX_CHARS = 200
+
+MB = 1024 * 1024
+
+# What to tell the person, shared by every check of the file as a whole.
+DAMAGED = ("This file looks damaged or incomplete (it may not have finished saving or downloading). "
+           "Open it in Excel or LibreOffice Calc, save it again, and upload the new copy.")
+RESAVE = ("Open it in Excel or LibreOffice Calc, copy the return into a new workbook, save that "
+          "as .xlsx and upload it.")
+SHRINK = ("Delete empty rows and columns after your data (select them, right-click, Delete), "
+          "or split the return into several files, then upload again.")
+PASSWORD = ("This file is password-protected. Remove the password in Excel "
+            "(File > Info > Protect Workbook) and upload it again.")
+
+
+def check_size(data: bytes, file_name: str, limits: Limits) -> None:
+    if len(data) > limits.upload_mb * MB:
+        raise ReadError(file_name, f"This file is {len(data) / MB:,.1f} MB; uploads are limited to "
+                                   f"{limits.upload_mb:g} MB. Remove other sheets, images and empty "
+                                   "formatted rows, or split the return into several files, then "
+                                   "upload again.")
+
+
+def check_extent(file_name: str, sheet: str, rows: int, columns: int, limits: Limits | None = None,
+                 ) -> None:
+    """Refuse a sheet that spans more rows or cells than the limits allow."""
+    limits = limits or current_limits()
+    if fits_sheet(rows, columns, limits):
+        return
+    if rows > limits.rows_per_sheet:
+        raise ReadError(file_name, f"This sheet has {rows:,} rows; a sheet may have at most "
+                                   f"{limits.rows_per_sheet:,}. " + SHRINK, sheet=sheet)
+    if rows * columns > limits.cells_per_sheet:
+        raise ReadError(file_name, f"This sheet spans {rows:,} rows by {columns:,} columns "
+                                   f"({rows * columns:,} cells); a sheet may span at most "
+                                   f"{limits.cells_per_sheet:,} cells. " + SHRINK, sheet=sheet)
+
+
+def fits_sheet(rows: int, columns: int, limits: Limits) -> bool:
+    return rows <= limits.rows_per_sheet and rows * columns <= limits.cells_per_sheet
+
+
+def check_sheet_count(file_name: str, count: int, limits: Limits) -> None:
+    if count > limits.sheets:
+        raise ReadError(file_name, f"This workbook has {count:,} sheets; a workbook may have at most "
+                                   f"{limits.sheets:,}. Copy the sheets of the return into a new "
+                                   "workbook, save it and upload that.")
+
+
+def workbook_cells(sheets: Iterable[tuple[str, int, int]]) -> int:
+    return sum(rows * columns for _, rows, columns in sheets)
+
+
+def check_workbook(file_name: str, sheets: Iterable[tuple[str, int, int]], limits: Limits) -> None:
+    """Refuse a workbook whose sheets (name, rows, columns) are too many or too big together.
+
+    Each sheet counts as often as the workbook lists it: calamine builds a grid for every entry.
+    """
+    sheets = list(sheets)
+    check_sheet_count(file_name, len(sheets), limits)
+    for name, rows, columns in sheets:
+        check_extent(file_name, name, rows, columns, limits)
+    total = workbook_cells(sheets)
+    if total > limits.workbook_cells:
+        name, rows, columns = max(sheets, key=lambda s: s[1] * s[2])
+        if len(sheets) == 1:
+            raise ReadError(file_name, f"This sheet spans {rows:,} rows by {columns:,} columns ({total:,} "
+                                       f"cells); a workbook may span at most {limits.workbook_cells:,} "
+                                       "cells. " + SHRINK, sheet=name)
+        raise ReadError(file_name, f"The {len(sheets):,} sheets of this workbook together span "
+                                   f"{total:,} cells (rows × columns, blanks included; the largest, "
+                                   f"'{name}', spans {rows * columns:,}); a workbook may span at most "
+                                   f"{limits.workbook_cells:,} cells. Upload only the sheet with the "
+                                   "return (copy it into a new workbook), or delete empty rows and "
+                                   "columns after your data, then upload again.")
+
+
+def too_much_shared_text(file_name: str, limits: Limits) -> ReadError:
+    return ReadError(file_name, "The cells of this file repeat its shared text so often that it would "
+                                f"take more than {limits.shared_text_mb:g} MB to open; it may be built "
+                                "to exhaust the server, so it was not opened. " + RESAVE)
+
+
+class WorkbookTally:
+    """The cells of the sheets read so far, for refusing a workbook as soon as it is too big.
+
+    The last guard: every format is measured before calamine opens it, and this catches
+    anything those measurements missed before Python rows are made of it.
+    """
+
+    def __init__(self, file_name: str, limits: Limits | None = None) -> None:
+        self.file_name = file_name
+        self.limits = limits or current_limits()
+        self.sheets: list[tuple[str, int, int]] = []
+
+    def add(self, sheet: str, rows: int, columns: int) -> None:
+        self.sheets.append((sheet, rows, columns))
+        check_workbook(self.file_name, self.sheets, self.limits)
+
+    def add_calamine_sheet(self, sheet) -> None:
+        """Add a parsed sheet before Python lists are made of it (every blank cell included)."""
+        end = sheet.end
+        self.add(sheet.name, *((end[0] + 1, end[1] + 1) if end is not None else (0, 0)))
