@@ -20,6 +20,7 @@ from kim_metrics import cli
 from kim_metrics.storage.backup import MANIFEST, backup, restore, tables
 from kim_metrics.storage.models import Base, RoleGrant
 from kim_metrics.storage.engine import make_engine
+from kim_metrics.storage.messages import claim
 from kim_metrics.services.demo import load_demo
 from kim_metrics.domain.errors import KimError
 from kim_metrics.reports.exports import league_json
@@ -38,11 +39,13 @@ def _sqlite(path: Path) -> Engine:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Engine:
-    """The demo department, with a role grant so every table has rows."""
+    """The demo department, with a role grant and a message sent so every table has rows."""
     engine = _sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
     load_demo(engine)
     with engine.begin() as conn:
         conn.execute(insert(RoleGrant).values(email="kim.team@dept.gov.uk", role="admin"))
+        claim(conn, recipient="im@dept.gov.uk", subject="Reminder", kind="reminder", round_label="2026-Q3",
+              reason="reminder:2026-Q3:team:1:due-soon", transport="smtp")
     yield engine
     engine.dispose()
 

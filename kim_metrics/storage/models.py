@@ -171,3 +171,22 @@ class DataVersion(Base):
     __tablename__ = "data_version"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+
+
+# Messages the product sent: one row per message handed to a mail service.
+
+class SentMessage(Base):
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("reason", "recipient", name="uq_message_reason_recipient"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "recipient", not "to": TO is a reserved word in PostgreSQL and would need quoting by hand.
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    round: Mapped[str | None] = mapped_column(String(20), index=True)
+    # Why the message was sent, e.g. "reminder:2026-Q3:team:42:due-soon"; never sent twice.
+    reason: Mapped[str] = mapped_column(String(500))
+    sent_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    transport: Mapped[str] = mapped_column(String(20))
+    # The mail service's own id (SMTP Message-ID, GOV.UK Notify notification id), for tracing.
+    provider_id: Mapped[str | None] = mapped_column(String(200))
