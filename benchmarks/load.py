@@ -24,6 +24,8 @@ from sqlalchemy.engine import Engine, make_url
 from kim_metrics.storage.models import CriteriaVersion, Directorate, Return, Round, Team
 from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.domain.rounds import start_date
+from kim_metrics.storage import results
+from kim_metrics.storage.engine import write_transaction
 from kim_metrics.storage.schema import ensure_schema
 
 from .generate import BASE_TIME, Department
@@ -153,11 +155,16 @@ def load_department(db: Database, dept: Department, *, progress: Progress = _qui
             write(_score_columns(scores, return_ids, i + 1, db.backend))
             written += len(scores)
             progress(f"round {label}: {written:,} scores written")
+    # The application stores each round's results when data changes; a bulk load behind its
+    # back computes them once here, as `kim rebuild` would.
+    with write_transaction(db.engine) as conn:
+        results.rebuild(conn)
+    progress("stored results rebuilt for every round")
     if db.backend == "postgres":
         progress("VACUUM ANALYZE (a settled database: statistics and visibility map as "
                  "autovacuum leaves them)")
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("score", "team", "directorate", "round", "return"):
+            for table in ("score", "team", "directorate", "round", "return", "team_result", "unit_result"):
                 conn.execute(text(f'VACUUM ANALYZE "{table}"'))
     return written
 

@@ -34,6 +34,7 @@ def org(engine):
     admin_service.save_organisation(engine, ORG)
     admin_service.grant_role(engine, "perm.sec@dept.gov.uk", EXECUTIVE, actor="local-admin")
     admin_service.grant_role(engine, "kim.lead@dept.gov.uk", ADMIN, actor="local-admin")
+    admin_service.open_round(engine, "2026-Q3", actor="local-admin")   # information managers return into it
     return engine
 
 
@@ -67,7 +68,7 @@ def test_information_manager_cannot_submit_for_another_directorate(org, tmp_path
     with pytest.raises(PermissionDenied, match="Estates"):
         return_service.save_preview(org, preview, uploader="im.policy@dept.gov.uk")
     assert _counts(org) == (0, 0)
-    assert league_service.rounds(org) == []
+    assert [r.label for r in league_service.rounds(org)] == ["2026-Q3"]   # opened by the KIM team only
 
 
 def test_information_manager_submits_for_own_teams(org, tmp_path):

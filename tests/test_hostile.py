@@ -56,12 +56,14 @@ def org_engine(request, tmp_path_factory) -> Iterator[Engine]:
         engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'kim.db'}")
         ensure_schema(engine)
         admin_service.save_organisation(engine, ORG)
+        admin_service.open_round(engine, ROUND, actor=local_admin())
         yield engine
         engine.dispose()
         return
     for engine in _postgres_engine():
         ensure_schema(engine)
         admin_service.save_organisation(engine, ORG)
+        admin_service.open_round(engine, ROUND, actor=local_admin())
         yield engine
 
 
@@ -181,6 +183,7 @@ def base_db(tmp_path_factory) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     ensure_schema(engine)
     admin_service.save_organisation(engine, ORG)
+    admin_service.open_round(engine, ROUND, actor=local_admin())
     engine.dispose()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -285,6 +288,7 @@ def test_text_with_anything_visible_is_kept(text: str) -> None:
 def test_invisible_evidence_is_flagged_in_a_saved_return(engine: Engine) -> None:
     # Through the whole path: checked, saved, then scored from the database as the league is.
     admin_service.save_organisation(engine, ORG)
+    admin_service.open_round(engine, ROUND, actor=local_admin())
     data = CORPUS["invisible-evidence.xlsx"].build()
     preview = return_service.check_return(engine, data, "invisible-evidence.xlsx", ROUND)
     flagged = preview.scores.set_index(["team", "criterion"])
@@ -317,6 +321,7 @@ def test_long_names_are_refused_before_postgres_would(engine: Engine, tmp_path: 
 def test_text_with_control_characters_saves_on_every_backend(engine: Engine) -> None:
     # PostgreSQL refuses NUL in text outright; the reader's rule means it never gets one.
     admin_service.save_organisation(engine, ORG)
+    admin_service.open_round(engine, ROUND, actor=local_admin())
     data = CORPUS["control-characters.xlsx"].build()
     saved = return_service.save_preview(engine, return_service.check_return(engine, data, "c.xlsx", ROUND), uploader=UPLOADER)
     assert _stored_text(engine, saved.return_id)[("Data Office", "naming")]["evidence"] == badfiles._CTRL_CLEAN
@@ -324,6 +329,7 @@ def test_text_with_control_characters_saves_on_every_backend(engine: Engine) -> 
 
 def test_file_name_with_control_characters_is_cleaned(engine: Engine) -> None:
     admin_service.save_organisation(engine, ORG)
+    admin_service.open_round(engine, ROUND, actor=local_admin())
     saved = return_service.save_preview(engine, return_service.check_return(engine, badfiles.csv_bytes(), "ret\x00urn\x07.csv", ROUND),
                              uploader=UPLOADER)
     assert return_service.returns(engine, actor=local_admin())["file_name"].tolist() == ["return.csv"]

@@ -46,8 +46,9 @@ def test_return_saved_with_hash_uploader_time_and_round(engine, tmp_path):
     admin_service.save_organisation(engine, ORG_TEAMS)
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS, "Estates": NOTHING}))
     admin_service.save_organisation(engine, ORG_TEAMS.assign(information_managers=[["im.one@dept.gov.uk"]] * 3))
+    admin_service.open_round(engine, "2026-Q3", actor=local_admin())
     saved = _ingest(engine, path, uploader="IM.One@dept.gov.uk")
-    assert saved.round_opened and saved.teams == 2 and saved.scores == 14
+    assert not saved.round_opened and saved.teams == 2 and saved.scores == 14
     frame = return_service.returns(engine, actor=local_admin())
     row = frame.iloc[0]
     assert row["file_name"] == "r.csv" and row["uploader"] == "im.one@dept.gov.uk"
