@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from kim_metrics.services import api
+from kim_metrics.cli_ima import register as register_ima
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.db import make_engine
@@ -116,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     res = sub.add_parser("restore", parents=[common], help="replace the database's contents with a backup")
     res.add_argument("file")
     res.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    register_ima(sub, common, COMMANDS)
     return parser
 
 
