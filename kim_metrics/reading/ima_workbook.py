@@ -151,6 +151,8 @@ class ParsedIma:
 
 # Reading -----------------------------------------------------------------------------------
 
+_UNREAD = object()   # the recommendation above could not be read
+
 @dataclass
 class _Header:
     row: int                    # 0-based index of the header row
@@ -189,6 +191,10 @@ def parse_ima_workbook(workbook: Workbook, framework: Framework,
     """
     reader = _Reader(workbook.file_name, framework, dict(known or {}))
     ratings, actions = reader.find_sheets(workbook)
+    if reader.problems:
+        # A sheet without its columns: its rows cannot be read, and the other sheet's
+        # references to them would only repeat the one problem.
+        raise ValidationError(reader.problems)
     assessments = reader.ratings(ratings) if ratings else []
     recommendations = reader.actions(actions) if actions else []
     if reader.problems:
@@ -478,8 +484,10 @@ class _Reader:
                 current = self.action_row(cells, current, found)
         return [record for record, _ in found.values()]
 
-    def action_row(self, cells: _Cells, current, found) -> tuple | None:
+    def action_row(self, cells: _Cells, current, found) -> tuple | object | None:
         text = cells.text("recommendation")
+        if not text and current is _UNREAD:
+            return _UNREAD   # continues a recommendation whose own row was wrong: reported there
         if not text and current is None:
             self.problem(cells, "recommendation", "The recommendation is empty. Give the "
                          "recommendation's text on its first row; later rows may repeat it or "
@@ -492,7 +500,7 @@ class _Reader:
                 self.problem(cells, "area", "The area is empty. Give the area the recommendation "
                              "is for: " + ", ".join(a.name for a in self.framework.areas) + ".")
             if made_by is None or area is None:
-                return None
+                return _UNREAD
             key = (norm_key(made_by), norm_key(text))
             if key in found:
                 record, origin = found[key]

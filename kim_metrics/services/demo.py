@@ -35,6 +35,7 @@ from kim_metrics.reading.returns import FIELD_LABELS, ParsedReturn
 from kim_metrics.domain.rounds import start_date
 from kim_metrics.storage.store import current_criteria, ensure_schema, list_rounds, org_frame, save_org, save_return
 from kim_metrics.reading.template import write_template
+from kim_metrics.services.demo_ima import load_demo_ima
 
 DEMO_SEED = 2026
 DEMO_DOMAIN = "kim-demo.gov.uk"
@@ -467,6 +468,7 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
                         uploaded_at=arrived)
             returns += 1
             scores += len(rows)
+    load_demo_ima(engine)
     return {"loaded": True, "groups": teams["group"].nunique(),
             "directorates": teams["directorate"].nunique(), "teams": len(teams),
             "rounds": len(DEMO_ROUNDS), "returns": returns, "scores": scores}

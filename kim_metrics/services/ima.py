@@ -414,27 +414,45 @@ def league_evidence(engine: Engine, mapping: Mapping[str, str] | None = None,
 @dataclass(frozen=True)
 class ImaPage:
     record: ImaRecord
-    grid: pd.DataFrame
-    comparison: list[SubAreaChange]
+    grid: pd.DataFrame                   # ratings_grid
+    comparison: pd.DataFrame             # Area, Sub-area, <A>, <B>, Change
     compared: tuple[str, str] | None
-    plan: pd.DataFrame
-    next_steps: pd.DataFrame
+    plan: pd.DataFrame                   # actions_for_people, every action
+    next_steps: pd.DataFrame             # next_steps
+    evidence: pd.DataFrame               # Sub-area, Criterion, Status, Trend, By round
     can_edit: bool
 
 
-def page(engine: Engine, actor: Actor | str, first: str | None = None, second: str | None = None) -> ImaPage:
-    """Everything the IMA page draws, for a reader; two assessments default to the latest two."""
+CHANGE_WORDS = {"improved": "▲ improved", "declined": "▼ declined", "same": "= same", "unrated": "– not rated in both"}
+
+
+def page(engine: Engine, actor: Actor | str, first: str | None = None, second: str | None = None,
+         *, mapping: Mapping[str, str] | None = None) -> ImaPage:
+    """Everything the IMA page draws, for a reader; the comparison defaults to the latest two."""
     who = require_reader(engine, actor)
     rec = record(engine)
     compared = None
-    changes: list[SubAreaChange] = []
+    comparison = pd.DataFrame(columns=["Area", "Sub-area", "Change"])
     if len(rec.assessments) >= 2:
-        first = first or rec.names[-2]
-        second = second or rec.names[-1]
-        compared = (rec.assessment(first).name, rec.assessment(second).name)
-        changes = compare(engine, *compared, rec=rec)
-    return ImaPage(rec, ratings_grid(rec), changes, compared, plan(rec), next_steps(rec),
-                   can_edit=bool(who.roles & EDITORS))
+        a = rec.assessment(first or rec.names[-2]).name
+        b = rec.assessment(second or rec.names[-1]).name
+        compared = (a, b)
+        changes = compare(engine, a, b, rec=rec)
+        comparison = pd.DataFrame({"Area": [c.area for c in changes],
+                                   "Sub-area": [c.sub_area for c in changes],
+                                   f"A: {a}": [c.before or "Not rated" for c in changes],
+                                   f"B: {b}": [c.after or "Not rated" for c in changes],
+                                   "Change": [CHANGE_WORDS[c.change] for c in changes]})
+    actions_all = plan(rec)
+    evidence = league_evidence(engine, mapping, fw=rec.framework).summary()
+    names = {s.id: s.name for s in rec.framework.sub_areas}
+    evidence_view = pd.DataFrame({"Sub-area": evidence["sub_area_id"].map(names),
+                                  "Criterion": evidence["criterion"],
+                                  "Status": evidence["status"].fillna("No return"),
+                                  "Trend": evidence["trend"], "By round": evidence["history"]})
+    return ImaPage(rec, ratings_grid(rec), comparison, compared,
+                   actions_for_people(actions_all[actions_all["action_id"].notna()]),
+                   next_steps(rec), evidence_view, can_edit=bool(who.roles & EDITORS))
 
 
 def read_text_file(data: bytes, file_name: str) -> str:

@@ -163,6 +163,16 @@ def framework_problems(conn: Connection, framework: Framework) -> list[str]:
     return problems
 
 
+def _pin_framework(conn: Connection, actor: str) -> None:
+    """Keep the shipped framework in the database once ratings are read against it, so a later
+    release that changes the shipped file cannot reinterpret what is stored."""
+    if conn.scalar(select(func.count()).select_from(ImaFramework)):
+        return
+    text = DEFAULT_FRAMEWORK_PATH.read_text(encoding="utf-8")
+    conn.execute(insert(ImaFramework).values(toml=text, loaded_by=actor, loaded_at=utcnow()))
+    audit.record(conn, actor=actor, action=FRAMEWORK_LOADED, target="IMA framework", after=text)
+
+
 @retry_when_busy
 def save_framework(engine: Engine, toml_text: str, actor: str, *, file_name: str = "ima_framework.toml") -> Framework:
     framework = parse_framework(toml_text, file_name=file_name)
@@ -264,6 +274,7 @@ def save_ima(engine: Engine, parsed: ParsedIma, *, actor: str) -> SavedIma:
     added: list[str] = []
     replaced: list[str] = []
     with write_transaction(engine) as conn:
+        _pin_framework(conn, actor)
         ids = dict(conn.execute(select(ImaAssessment.name, ImaAssessment.id)).all())
         for record in parsed.assessments:
             values = {"kind": record.kind, "assessed_on": record.date, "assessor": record.assessor,
