@@ -15,7 +15,7 @@ from docx import Document
 from pypdf import PdfReader
 
 from kim_metrics.domain.criteria import Criterion, parse_criteria
-from kim_metrics.domain.ima import ACTION_LABELS, ACTION_STATUS_SET, CLOSED, DELIVERED
+from kim_metrics.domain.ima import ACTION_LABELS, ACTION_STATUS_SET, CLOSED
 from kim_metrics.reports.ima_report import report_data, render_report
 from kim_metrics.services import api, ima
 from kim_metrics.services.demo_ima import IMA, REVIEW

@@ -159,11 +159,6 @@ def compare(engine: Engine, first: str, second: str, rec: ImaRecord | None = Non
     return compare_ratings(rec.framework, rec.ratings.get(a.name, {}), rec.ratings.get(b.name, {}))
 
 
-def comparison_frame(changes: list[SubAreaChange]) -> pd.DataFrame:
-    return pd.DataFrame([c.as_dict() for c in changes],
-                        columns=["area", "area_id", "sub_area", "sub_area_id", "from", "to", "change", "steps"])
-
-
 # The action plan ---------------------------------------------------------------------------
 
 def status_from(text: str) -> str:
