@@ -65,6 +65,12 @@ def test_the_sample_workbook_reads_whole(fw):
     assert [len(r.actions) for r in parsed.recommendations][:2] == [2, 2]
 
 
+def test_the_committed_sample_is_the_demos(fw):
+    from kim_metrics.services.demo_ima import workbook_bytes
+    demo = parse_ima_workbook(read_workbook(workbook_bytes(), file_name=SAMPLE.name), fw)
+    assert parse(SAMPLE, fw) == demo
+
+
 def test_headers_and_names_match_however_written(tmp_path, fw):
     ratings, actions = demo_rows()
     headers = ["ASSESSMENT", "kind", "date of assessment", "Assessed by", "area_name", "SUB AREA",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from kim_metrics.domain.statuses import contrast_ratio
 from kim_metrics.services import ima
@@ -49,3 +50,13 @@ def test_ratings_grid_shows_word_and_colour(page, server, e2e_database):
             assert background == style.background.upper(), (want[1], name, word)
             assert contrast_ratio(colour, background) >= 4.5
     shot(page, "e2e-ima-grid")
+
+
+def test_ima_page_has_no_serious_accessibility_problems(page, server):
+    open_page(page, server, "ima")
+    page.locator(GRID).first.wait_for()
+    page.wait_for_timeout(500)   # let the action plan's grid settle
+    results = Axe().run(page)
+    serious = [{"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
+               for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
