@@ -153,6 +153,7 @@ class ParsedIma:
 
 _UNREAD = object()   # the recommendation above could not be read
 
+
 @dataclass
 class _Header:
     row: int                    # 0-based index of the header row
