@@ -20,6 +20,7 @@ from kim_metrics.services import common
 from kim_metrics.services import league as league_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import review as review_service
+from kim_metrics.cli_ima import register as register_ima
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
 from kim_metrics.storage.engine import make_engine
@@ -134,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     res = sub.add_parser("restore", parents=[common], help="replace the database's contents with a backup")
     res.add_argument("file")
     res.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    register_ima(sub, common, COMMANDS)
     return parser
 
 
@@ -249,7 +251,7 @@ def cmd_template(engine, args) -> int:
     if args.directorate:
         matches = teams[teams["directorate"].str.casefold() == args.directorate.strip().casefold()]
         if matches.empty:
-            from kim_metrics.reading.matching import closest
+            from kim_metrics.domain.names import closest
             hint = closest(args.directorate, teams["directorate"].unique())
             raise KimError(f"There is no directorate '{args.directorate}'."
                            + (f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""))

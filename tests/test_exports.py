@@ -27,6 +27,7 @@ from kim_metrics.reports.registry import Renderer, formats, render, renderer
 from kim_metrics.reports.registry import renderers as all_renderers
 from kim_metrics.services import admin as admin_service
 from kim_metrics.services import audit as audit_service
+from kim_metrics.services import ima
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.services.documents import export_league, export_scores_csv, league_export
@@ -329,6 +330,7 @@ def _hostile_criteria(criteria):
 # until it has one, so its workbook is scanned too.
 XLSX_SAMPLES = {
     "league": lambda engine: league_export(engine, ROUND, "team", with_scores=True, actor=local_admin()),
+    "ima-plan": lambda engine: ima.action_plan(engine),
 }
 
 

@@ -5,7 +5,8 @@ import pytest
 
 from kim_metrics.domain.criteria import criteria_from_dict, load_criteria
 from kim_metrics.domain.errors import ValidationError
-from kim_metrics.reading.matching import closest, norm_key, parse_score, parse_scores
+from kim_metrics.reading.matching import parse_score, parse_scores
+from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import parse_return
 from tests.badfiles import CORPUS, ORG

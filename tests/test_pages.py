@@ -158,7 +158,8 @@ def count_returns(url: str) -> int:
 # Navigation and roles -----------------------------------------------------------------------
 
 TITLES = {"league": "KIM league table", "directorate": "My directorate", "team": "Team detail",
-          "upload": "Upload a return", "admin": "Run the scheme", "audit": "Audit trail"}
+          "upload": "Upload a return", "admin": "Run the scheme", "audit": "Audit trail",
+          "ima": "Information Management Assessment"}
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))

@@ -19,7 +19,6 @@ means on it. A ``Reading`` is ``(value, None)`` or ``(None, a message saying how
 from __future__ import annotations
 
 import math
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,10 +26,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from kim_metrics.domain.names import norm_key
+
 Reading = tuple[float | None, str | None]
 Bands = Sequence[tuple[float, str]]   # lowest value of each status band, worst first
 
-_NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 YES_WORDS = frozenset({"yes", "y", "true", "t"})
 NO_WORDS = frozenset({"no", "n", "false", "f"})
 
@@ -174,14 +174,9 @@ class Scale(ABC):
         "Fully embedded".
         """
         for i, label in enumerate(self.labels):
-            if label_key(label) == key:
+            if norm_key(label) == key:
                 return float(i)
         return self.aliases().get(key)
-
-
-def label_key(text: str) -> str:
-    """Case, spacing and punctuation removed: ' Fully-Embedded ' and 'fully embedded' match."""
-    return _NON_ALNUM.sub("", text).lower()
 
 
 SCALES: dict[str, type[Scale]] = {}
@@ -228,7 +223,7 @@ class LevelScale(Scale):
         raw = table.get("levels", DEFAULT_LEVEL_LABELS)
         if not isinstance(raw, (list, tuple)) or len(raw) < 2 \
                 or not all(isinstance(x, str) and x.strip() for x in raw) \
-                or len({label_key(x) for x in raw}) != len(raw) or not all(label_key(x) for x in raw):
+                or len({norm_key(x) for x in raw}) != len(raw) or not all(norm_key(x) for x in raw):
             raise ScaleProblem("A 'level' scale needs at least two distinct level labels, lowest "
                                "first, each with a letter or digit in it.")
         return cls(tuple(x.strip() for x in raw))

@@ -16,7 +16,6 @@ the accepted values.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -25,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from kim_metrics.domain.criteria import FIVE_LEVELS, CriteriaSet, Criterion, RagScale
-from kim_metrics.domain.scales import NO_WORDS, YES_WORDS, Reading, label_key
+from kim_metrics.domain.names import norm_key
+from kim_metrics.domain.scales import NO_WORDS, YES_WORDS, Reading
 
 _PERCENT_TEXT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*%\s*$")
 _NUMBER_TEXT = re.compile(r"^\s*[-+]?\d+(?:\.\d+)?\s*$")
@@ -42,28 +42,11 @@ _RAG_ABBREVIATIONS = {"r": "Red", "a": "Amber", "g": "Green", "ar": "Amber/Red",
                       "ra": "Amber/Red", "ga": "Amber/Green"}
 
 
-def norm_key(value: object) -> str:
-    """Case, spacing and punctuation removed: ' Evidence-Link ' and 'evidence link' match."""
-    if value is None:
-        return ""
-    return label_key(str(value))
-
-
 def norm_keys(values: pd.Series) -> pd.Series:
     """``norm_key`` of every value, worked out once per distinct value (returns repeat names)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     keys = np.asarray([norm_key(u) for u in uniques], dtype=object)
     return pd.Series(keys[codes] if len(codes) else [], index=values.index, dtype=object)
-
-
-def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Known names a mistyped one probably meant, best first."""
-    cands = list(dict.fromkeys(candidates))
-    by_key = {}
-    for c in cands:
-        by_key.setdefault(norm_key(c), c)
-    hits = difflib.get_close_matches(norm_key(name), list(by_key), n=n, cutoff=0.6)
-    return [by_key[h] for h in hits]
 
 
 def criterion_lookup(criteria: CriteriaSet) -> dict[str, str]:

@@ -7,7 +7,8 @@ import re
 import pandas as pd
 
 from kim_metrics.domain.errors import Problem, ValidationError
-from kim_metrics.reading.matching import header_lookup, norm_key
+from kim_metrics.reading.matching import header_lookup
+from kim_metrics.domain.names import norm_key
 from kim_metrics.reading.reader import Workbook
 
 ORG_FIELDS = {

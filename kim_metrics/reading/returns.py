@@ -16,7 +16,8 @@ import pandas as pd
 
 from kim_metrics.domain.criteria import CriteriaSet
 from kim_metrics.domain.errors import Problem, UsageError, ValidationError
-from kim_metrics.reading.matching import _shorten, closest, criterion_lookup, header_lookup, norm_key, norm_keys, parse_scores
+from kim_metrics.reading.matching import _shorten, criterion_lookup, header_lookup, norm_keys, parse_scores
+from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.reading.reader import Sheet, Workbook
 from kim_metrics.reading.text_rules import cell_text, text_problems
 

@@ -50,7 +50,7 @@ def register(renderer: Renderer) -> Renderer:
 
 def _builtins() -> None:
     # Imported here, not at the top: those modules import this one to register themselves.
-    from kim_metrics.reports import boardpack, exports, letters  # noqa: F401
+    from kim_metrics.reports import boardpack, exports, ima_report, letters  # noqa: F401
 
 
 def renderers(document: str | None = None) -> list[Renderer]:

@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kim_metrics.domain.criteria import CriteriaSet, Criterion
 from kim_metrics.domain.errors import KimError, NotFoundError
-from kim_metrics.reading.matching import closest, norm_key
+from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.reading.returns import FIELD_LABELS
 from kim_metrics.reports.cells import neutralise_workbook
 from kim_metrics.domain.rounds import next_label, normalise_label, start_date

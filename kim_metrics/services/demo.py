@@ -42,6 +42,7 @@ from kim_metrics.services.returns import save_parsed
 from kim_metrics.reports.template import write_template
 from kim_metrics.reports.cells import neutralise_workbook
 from kim_metrics.reports.files import slug as _slug
+from kim_metrics.services.demo_ima import load_demo_ima
 
 DEMO_SEED = 2026
 DEMO_DOMAIN = "kim-demo.gov.uk"
@@ -471,6 +472,7 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
                         uploaded_at=arrived)
             returns += 1
             scores += len(rows)
+    load_demo_ima(engine)
     return {"loaded": True, "groups": teams["group"].nunique(),
             "directorates": teams["directorate"].nunique(), "teams": len(teams),
             "rounds": len(DEMO_ROUNDS), "returns": returns, "scores": scores}

@@ -71,3 +71,13 @@ def review_mix(engine: Engine, round_label: str | None = None) -> dict[str, int]
     with engine.connect() as conn:
         counts = score_store.review_counts(conn, resolve_round(conn, round_label).id)
     return {s: counts.get(s, 0) for s in (VERIFIED, CHALLENGED, SELF_DECLARED)}
+
+
+def department(engine: Engine, round_label: str | None = None) -> tuple[CriteriaSet, pd.Series]:
+    """The department's stored roll-up for a round: its score, status and each criterion's
+    mean (``<id>.percent``) and status (``<id>.rag``)."""
+    with engine.connect() as conn:
+        rnd = resolve_round(conn, round_label)
+        criteria = criteria_store.criteria_version(conn, rnd.criteria_version_id)
+        units = results.read_units(conn, rnd.id, results.DEPARTMENT, criteria)
+    return criteria, units.iloc[0]

@@ -39,7 +39,7 @@ from kim_metrics.domain.access import Actor, redact
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
 from kim_metrics.reports.exports import league_frame
-from kim_metrics.reading.matching import norm_key
+from kim_metrics.domain.names import norm_key
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import FIELD_LABELS, FIELDS, LONG_REQUIRED
 from kim_metrics.domain.scoring import CHALLENGED, SCORE_DECIMALS, score_rows, team_scores

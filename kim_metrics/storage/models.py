@@ -190,3 +190,75 @@ class SentMessage(Base):
     transport: Mapped[str] = mapped_column(String(20))
     # The mail service's own id (SMTP Message-ID, GOV.UK Notify notification id), for tracing.
     provider_id: Mapped[str | None] = mapped_column(String(200))
+
+
+# The department's Information Management Assessment (see ``storage.ima``).
+
+class ImaFramework(Base):
+    __tablename__ = "ima_framework"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    toml: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    loaded_by: Mapped[str] = mapped_column(String(320))
+
+
+class ImaAssessment(Base):
+    __tablename__ = "ima_assessment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessor: Mapped[str | None] = mapped_column(String(320))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    loaded_by: Mapped[str] = mapped_column(String(320))
+
+
+class ImaRating(Base):
+    __tablename__ = "ima_rating"
+    __table_args__ = (UniqueConstraint("assessment_id", "sub_area"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("ima_assessment.id"), index=True)
+    sub_area: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[str] = mapped_column(String(64))
+
+
+class ImaNarrative(Base):
+    """Per area of an assessment: the situation at the assessment and the progress since."""
+
+    __tablename__ = "ima_narrative"
+    __table_args__ = (UniqueConstraint("assessment_id", "area"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("ima_assessment.id"), index=True)
+    area: Mapped[str] = mapped_column(String(64))
+    situation: Mapped[str] = mapped_column(Text, default="")
+    progress: Mapped[str] = mapped_column(Text, default="")
+
+
+class ImaRecommendation(Base):
+    __tablename__ = "ima_recommendation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("ima_assessment.id"), index=True)
+    area: Mapped[str] = mapped_column(String(64))
+    sub_area: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str | None] = mapped_column(String(20))
+    repeated_at_id: Mapped[int | None] = mapped_column(ForeignKey("ima_assessment.id"))
+    next_step: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class ImaAction(Base):
+    __tablename__ = "ima_action"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("ima_recommendation.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(320))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    commentary: Mapped[str] = mapped_column(Text, default="")
+    # Closure is the KIM team's sign-off: who signed it off and when.
+    closed_by: Mapped[str | None] = mapped_column(String(320))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    position: Mapped[int] = mapped_column(Integer)

@@ -20,7 +20,7 @@ from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.errors import NotFoundError
 from kim_metrics.domain.rounds import next_label, start_date
 from kim_metrics.domain.statuses import KNOWN, StatusSet
-from kim_metrics.reading.matching import closest
+from kim_metrics.domain.names import closest
 
 
 @dataclass(frozen=True)
