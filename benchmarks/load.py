@@ -164,7 +164,7 @@ def load_department(db: Database, dept: Department, *, progress: Progress = _qui
         progress("VACUUM ANALYZE (a settled database: statistics and visibility map as "
                  "autovacuum leaves them)")
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("score", "team", "directorate", "round", "return", "team_result", "unit_result"):
+            for table in ("score", "team", "directorate", "round", "return", "round_result"):
                 conn.execute(text(f'VACUUM ANALYZE "{table}"'))
     return written
 

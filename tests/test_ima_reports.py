@@ -17,7 +17,7 @@ from docx import Document
 from pypdf import PdfReader
 
 from kim_metrics.domain.access import local_admin
-from kim_metrics.domain.criteria import Criterion, parse_criteria
+from kim_metrics.domain.criteria import parse_criteria
 from kim_metrics.domain.ima import ACTION_LABELS, ACTION_STATUS_SET, CLOSED
 from kim_metrics.reports.ima_report import render_report
 from kim_metrics.services.ima import report_data

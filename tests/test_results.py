@@ -89,12 +89,12 @@ def assert_stored_equals_fresh(engine) -> None:
         for rnd in list_rounds(conn):
             criteria = criteria_version(conn, rnd.criteria_version_id)
             _, fresh = results.compute_teams(conn, rnd)
-            stored = results.read_teams(conn, rnd.id, criteria)
+            stored = results.read_teams(conn, rnd.id)
             columns = list(fresh.columns)
             assert sorted(stored.columns) == sorted(columns), rnd.label
             assert _comparable(stored[columns], "team_id") == _comparable(fresh, "team_id"), rnd.label
             for level, units in results.compute_units(fresh, criteria).items():
-                kept = results.read_units(conn, rnd.id, level, criteria)
+                kept = results.read_units(conn, rnd.id, level)
                 shared = [c for c in units.columns if c in kept.columns]
                 assert {"name", "score", "rag", "rank", "teams", "returned_teams"} <= set(shared)
                 assert _comparable(kept[shared], "name") == _comparable(units[shared], "name"), \
@@ -165,8 +165,7 @@ def test_rebuild_recomputes_what_was_lost(engine) -> None:
     _save(engine, "2026-Q3", [(1, [2] * 7, [True] * 7)])
     before = {lvl: league_service.league(engine, "2026-Q3", lvl).table for lvl in ("team", "directorate")}
     with engine.begin() as conn:
-        conn.execute(results.TeamResult.__table__.delete())
-        conn.execute(results.UnitResult.__table__.delete())
+        conn.execute(results.RoundResult.__table__.delete())
     assert [r.label for r in results.rounds_without_results(engine.connect())] == ["2026-Q2", "2026-Q3"]
     assert admin_service.rebuild(engine, actor=local_admin()) == ["2026-Q2", "2026-Q3"]
     for level, table in before.items():

@@ -49,12 +49,12 @@ def league(engine: Engine, round_label: str | None = None, level: str = "team") 
         criteria = criteria_store.criteria_version(conn, rnd.criteria_version_id)
         prev = round_store.previous_round(conn, rnd.label)
         if level == "team":
-            table = results.read_teams(conn, rnd.id, criteria)
+            table = results.read_teams(conn, rnd.id)
             table = table.rename(columns={"team": "name"})
             table["teams"] = 1
             table["returned_teams"] = table["returned"].astype(int)
         else:
-            table = results.read_units(conn, rnd.id, level, criteria)
+            table = results.read_units(conn, rnd.id, level)
         before = results.read_ranks(conn, prev.id, level) if prev else None
     return League(round=rnd, previous=prev, criteria=criteria, level=level,
                   table=order_league(table, before, level))
@@ -79,5 +79,5 @@ def department(engine: Engine, round_label: str | None = None) -> tuple[Criteria
     with engine.connect() as conn:
         rnd = resolve_round(conn, round_label)
         criteria = criteria_store.criteria_version(conn, rnd.criteria_version_id)
-        units = results.read_units(conn, rnd.id, results.DEPARTMENT, criteria)
+        units = results.read_units(conn, rnd.id, results.DEPARTMENT)
     return criteria, units.iloc[0]

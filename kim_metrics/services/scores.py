@@ -40,7 +40,7 @@ def scored_round(engine: Engine, round_label: str | None = None, *, actor: Actor
     with engine.connect() as conn:
         rnd = resolve_round(conn, round_label)
         criteria = criteria_store.criteria_version(conn, rnd.criteria_version_id)
-        teams = results.read_teams(conn, rnd.id, criteria)
+        teams = results.read_teams(conn, rnd.id)
         info = teams[["team_id", "team", "directorate", "group"]]
         if directorates is not None:
             info = info[info["directorate"].isin(set(directorates))]

@@ -12,7 +12,7 @@ from kim_metrics.domain.errors import KimError, NotFoundError
 from kim_metrics.domain.rounds import normalise_label, start_date
 from kim_metrics.storage import audit
 from kim_metrics.storage.criteria import current_criteria
-from kim_metrics.storage.models import Return, Round, TeamResult, UnitResult, utcnow
+from kim_metrics.storage.models import Return, Round, RoundResult, utcnow
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,7 @@ def delete_round(conn: Connection, label: str, actor: str) -> None:
     if returns:
         raise KimError(f"Round {rnd.label} has {returns} return(s), so it cannot be deleted: its "
                        "history is kept. Close it instead, or leave it as it is.")
-    conn.execute(delete(TeamResult).where(TeamResult.round_id == rnd.id))
-    conn.execute(delete(UnitResult).where(UnitResult.round_id == rnd.id))
+    conn.execute(delete(RoundResult).where(RoundResult.round_id == rnd.id))
     conn.execute(delete(Round).where(Round.id == rnd.id))
     audit.record(conn, actor=actor, action=audit.ROUND_DELETED, target=f"round {rnd.label}",
                  round_label=rnd.label, before={"round": rnd.label, "opened_by": rnd.opened_by})
