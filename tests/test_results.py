@@ -241,3 +241,11 @@ def test_a_round_without_returns_can_be_deleted_and_one_with_returns_cannot(engi
         trail = [json.loads(r) for r in conn.exec_driver_sql(
             "SELECT before FROM audit WHERE action = 'round deleted'").scalars()]
     assert trail == [{"round": "2099-Q4", "opened_by": "local-admin"}]
+
+
+def test_the_schema_revision_read_from_the_files_is_alembics_head(sqlite_engine) -> None:
+    from alembic.script import ScriptDirectory
+
+    from kim_metrics.storage.engine import alembic_config, database_revision, head_revision
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(sqlite_engine)).get_current_head()
+    assert database_revision(sqlite_engine) == head_revision()

@@ -10,15 +10,14 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -70,15 +69,47 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def alembic_config(engine: Engine) -> Config:
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_REVISION = re.compile(r"^(down_)?revision\s*=\s*['\"]?(\w+)?['\"]?\s*$", re.M)
+
+
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files themselves.
+
+    Alembic takes most of a second to import; a dashboard or command whose database is
+    already at this revision need not import it at all.
+    """
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (parents if down else revisions).add(value)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads ({sorted(heads)}); chain them")
+    return heads.pop()
+
+
+def database_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None when it has no schema yet."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
 
 
 def init_db(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
+    """Create or upgrade the schema to the newest migration (nothing to do when it is current)."""
+    if database_revision(engine) == head_revision():
+        return
+    from alembic import command
     command.upgrade(alembic_config(engine), "head")
 
 
