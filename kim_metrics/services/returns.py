@@ -111,7 +111,10 @@ def save_parsed(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploa
     with write_transaction(engine) as conn:
         saved = return_store.save_return(conn, parsed, round_label, uploader=uploader,
                                          file_hash=file_hash, uploaded_at=uploaded_at)
-        results.rebuild_round(conn, round_store.get_round(conn, saved.round))
+        stored = saved.saved
+        info = stored.drop_duplicates("team_id")[["team_id", "team", "directorate", "group"]]
+        results.refresh_teams(conn, round_store.get_round(conn, saved.round), info["team_id"],
+                              scores=stored, info=info)
         return saved
 
 

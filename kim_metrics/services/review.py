@@ -20,7 +20,7 @@ def review_score(engine: Engine, score_id: int, *, status: str, actor: Actor | s
     who = resolve_actor(engine, actor)
     access.require(who, {ADMIN}, "verify or challenge evidence")
     with write_transaction(engine) as conn:
-        after, round_id = score_store.review_score(conn, score_id, status=status, value=value,
-                                                   note=note, reviewer=who.email)
-        results.rebuild_round(conn, round_store.round_by_id(conn, round_id))
+        after, round_id, team_id = score_store.review_score(conn, score_id, status=status, value=value,
+                                                            note=note, reviewer=who.email)
+        results.refresh_teams(conn, round_store.round_by_id(conn, round_id), [team_id])
         return after

@@ -22,8 +22,10 @@ def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFra
             .order_by(Directorate.group_name, Directorate.name, Team.name))
     if not include_inactive:
         stmt = stmt.where(Team.active.is_(True))
-    return frame_of(conn.execute(stmt), ["team_id", "team", "directorate", "group", "director",
-                                       "information_managers", "active"])
+    frame = frame_of(conn, stmt, ["team_id", "team", "directorate", "group", "director",
+                                  "information_managers", "active"])
+    frame["active"] = frame["active"].astype(bool)
+    return frame
 
 
 def save_org(conn: Connection, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:

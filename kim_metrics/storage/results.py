@@ -76,6 +76,45 @@ def rebuild_round(conn: Connection, rnd: RoundInfo, org: pd.DataFrame | None = N
         for level, table in tables.items()])
 
 
+def refresh_teams(conn: Connection, rnd: RoundInfo, team_ids: Iterable[int],
+                  scores: pd.DataFrame | None = None, info: pd.DataFrame | None = None) -> None:
+    """Bring a round's stored results up to date after the scores of ``team_ids`` changed
+    (a saved return, a review), inside the caller's transaction.
+
+    Only those teams are scored again; every other team's row is the stored one, and ranks and
+    roll-ups are worked out afresh over all of them, so the result equals ``rebuild_round``
+    (the property tests hold it to that). ``scores`` are the teams' counting scores when the
+    caller has them in hand (a return just saved); otherwise they are read. ``info`` gives
+    team, directorate and group for teams the stored table does not have yet.
+    """
+    ids = sorted({int(t) for t in team_ids})
+    criteria = criteria_version(conn, rnd.criteria_version_id)
+    data = _blob(conn, rnd.id, TEAM)
+    if data is not None:
+        stored = _unpack(data)
+    else:
+        # A round opened by this very save: every team in the organisation, none returned yet.
+        nobody = round_scores(conn, rnd.id, full=False, team_ids=[])
+        org = org_frame(conn, include_inactive=True)
+        empty = round_teams(org, nobody)[["team_id", "team", "directorate", "group"]]
+        stored = team_scores(score_rows(nobody, criteria), empty, criteria)
+    if scores is None:
+        scores = round_scores(conn, rnd.id, full=False, team_ids=ids)
+    scores = scores[scores["criterion"].isin(criteria.ids)]
+    known = stored[stored["team_id"].isin(ids)][["team_id", "team", "directorate", "group"]]
+    new = [] if info is None else [info[~info["team_id"].isin(known["team_id"])]]
+    teams_info = pd.concat([known, *new], ignore_index=True)
+    changed = team_scores(score_rows(scores, criteria), teams_info, criteria)
+    kept = stored[~stored["team_id"].isin(ids)].drop(columns="rank", errors="ignore")
+    teams = pd.concat([kept, changed], ignore_index=True) if len(kept) else changed
+    teams["rank"] = rank(teams["score"])
+    tables = {TEAM: teams, **compute_units(teams, criteria)}
+    conn.execute(delete(RoundResult).where(RoundResult.round_id == rnd.id))
+    conn.execute(insert(RoundResult), [
+        {"round_id": rnd.id, "level": level, "rows": len(table), "data": _pack(table)}
+        for level, table in tables.items()])
+
+
 def rebuild(conn: Connection, rounds: Iterable[RoundInfo] | None = None) -> list[str]:
     """Recompute the results of ``rounds`` (every round when None); the labels rebuilt."""
     org = org_frame(conn, include_inactive=True)
@@ -93,13 +132,9 @@ def rounds_without_results(conn: Connection) -> list[RoundInfo]:
 
 
 def _pack(table: pd.DataFrame) -> bytes:
-    frame = table.reset_index(drop=True)
-    # Object columns mixing values and NaN (a criterion nobody scored) are stored as what they
-    # hold, with nulls; Arrow would otherwise guess from the first value.
-    for column in frame.columns[frame.dtypes == object]:
-        frame[column] = frame[column].where(frame[column].notna(), None)
     sink = pa.BufferOutputStream()
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    # NaN in an object column (a criterion nobody scored) is stored as null.
+    arrow = pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False)
     options = pa.ipc.IpcWriteOptions(compression=_COMPRESSION)
     with pa.ipc.new_file(sink, arrow.schema, options=options) as writer:
         writer.write_table(arrow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -27,6 +27,8 @@ class SavedReturn:
     superseded: int          # scores from earlier returns this one replaced
     new_teams: int           # teams discovered from the return (no organisation loaded)
     round_opened: bool
+    # The scores as stored (team ids as in the database), for the results they move.
+    saved: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
 
 
 def find_same_file(conn: Connection, file_hash: str, round_label: str) -> dict | None:
@@ -81,9 +83,11 @@ def save_return(conn: Connection, parsed: ParsedReturn, round_label: str, *, upl
                  target=f"return {return_id}: {parsed.file_name}",
                  before=_audit_scores(before, names) if len(before) else None,
                  after=_audit_scores(new, names))
+    saved = pd.DataFrame({**new, "team": scores["team"].tolist(),
+                          "directorate": scores["directorate"].tolist(), "group": scores["group"].tolist()})
     return SavedReturn(return_id=return_id, round=rnd.label, teams=len(teams),
                        scores=len(scores), superseded=superseded, new_teams=new_teams,
-                       round_opened=opened)
+                       round_opened=opened, saved=saved)
 
 
 def _scores_snapshot(conn: Connection, round_id: int, teams: list[int]) -> pd.DataFrame:

@@ -44,7 +44,7 @@ def round_scores(conn: Connection, round_id: int, *, full: bool = True,
         evidenced = or_(has_text(conn, Score.evidence), has_text(conn, Score.evidence_link))
         stmt = select(Score.team_id, Score.criterion, Score.claimed, evidenced.label("evidenced"),
                       Score.review_status, Score.reviewed_value).where(*where)
-        frame = frame_of(conn.execute(stmt), SCORING_COLUMNS)
+        frame = frame_of(conn, stmt, SCORING_COLUMNS)
         frame["evidenced"] = frame["evidenced"].astype(bool)
         return frame
     stmt = (select(Score.id.label("score_id"), Score.return_id, Score.team_id, Score.criterion,
@@ -52,7 +52,7 @@ def round_scores(conn: Connection, round_id: int, *, full: bool = True,
                    Score.comment, Score.review_status, Score.reviewed_value, Score.reviewer,
                    Score.review_note)
             .where(*where))
-    return frame_of(conn.execute(stmt), SCORE_COLUMNS)
+    return frame_of(conn, stmt, SCORE_COLUMNS)
 
 
 def review_counts(conn: Connection, round_id: int) -> dict[str, int]:
@@ -82,10 +82,10 @@ REVIEW_STATUSES = ("verified", "challenged", "self-declared")
 
 
 def review_score(conn: Connection, score_id: int, *, status: str, value: float | None, note: str,
-                 reviewer: str) -> tuple[dict, int]:
+                 reviewer: str) -> tuple[dict, int, int]:
     """Record the KIM team's verdict on a counting score; the audit keeps before and after.
 
-    Returns the review as saved and the id of the score's round.
+    Returns the review as saved, and the ids of the score's round and team.
     """
     if status not in REVIEW_STATUSES:
         raise KimError(f"'{status}' is not a review status. Use one of: {', '.join(REVIEW_STATUSES)}.")
@@ -114,4 +114,4 @@ def review_score(conn: Connection, score_id: int, *, status: str, value: float |
     audit.record(conn, actor=reviewer, action=action, round_label=rnd.label,
                  target=f"{team}: {row.criterion} (score {score_id})",
                  before=dict(before, claimed=row.claimed_raw), after=after)
-    return after, rnd.id
+    return after, rnd.id, row.team_id

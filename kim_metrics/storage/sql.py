@@ -14,9 +14,24 @@ def chunks(items: list, size: int):
         yield items[i:i + size]
 
 
-def frame_of(result, columns: list[str]) -> pd.DataFrame:
-    """A DataFrame built column by column: far cheaper than from row objects for big results."""
-    rows = result.all()
+def frame_of(conn: Connection, stmt, columns: list[str]) -> pd.DataFrame:
+    """``stmt``'s rows as a DataFrame built column by column, fetched through the driver's own
+    cursor inside the connection's transaction.
+
+    For the reads with a row per score or per team (tens of thousands): SQLAlchemy's result
+    rows cost several times what the database takes to produce them. Values come back as the
+    driver gives them (SQLite booleans as 0/1, dates as text), so callers set the types they
+    rely on.
+    """
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = (tuple(compiled.params[name] for name in compiled.positiontup)
+              if compiled.positional else compiled.params)
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.DataFrame(dict(zip(columns, map(list, zip(*rows)))))
