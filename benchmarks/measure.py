@@ -43,6 +43,29 @@ FETCH_COLUMNS = (Score.id, Score.return_id, Score.team_id, Score.criterion, Scor
                  Score.review_status, Score.reviewed_value, Score.reviewer, Score.review_note)
 
 
+def write_profile(profile, out: Path, *, title: str, top: int = 25) -> None:
+    """The top ``top`` functions of a cProfile run by cumulative time to ``out``, and the whole
+    profile beside it (``.prof``, for pstats, snakeviz or gprof2dot)."""
+    import pstats
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(top)
+    out.write_text(f"{title}\n{text.getvalue()}", encoding="utf-8")
+    profile.dump_stats(str(out.with_suffix(".prof")))
+
+
+def cprofiled(fn: Callable[[], object], out: Path, *, title: str) -> object:
+    """Call ``fn`` under cProfile (this thread only) and write the report to ``out``."""
+    import cProfile
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        return fn()
+    finally:
+        profile.disable()
+        write_profile(profile, out, title=title)
+
+
 @dataclass
 class Timing:
     seconds: float            # median wall time
@@ -172,7 +195,7 @@ def page_in_child(url: str, page: Path = DASHBOARD, *, timeout: float = 600.0,
                   profile: Path | None = None) -> dict:
     """Run the page twice through AppTest in a fresh Python process (``benchmarks.page``) with
     KIM_DATABASE_URL set to ``url``; its report: first_run_s, page_s (the warm second run),
-    peak_rss_mb (the child's own ru_maxrss), the titles shown and any exception raised.
+    peak_rss_mb (the child's own VmHWM), the titles shown and any exception raised.
     ``timeout`` bounds each run; the child as a whole gets three of them and a minute."""
     env = dict(os.environ, KIM_DATABASE_URL=url, PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "benchmarks.page", "--page", str(page), "--timeout", str(timeout)]

@@ -2,10 +2,9 @@
 
 ``python -m benchmarks.page --page pages/league_table.py`` with KIM_DATABASE_URL set. The
 page runs once to fill its caches, then again, timed: that second run is what a person
-waits for once the dashboard is warm. The process reports its own peak memory (ru_maxrss),
+waits for once the dashboard is warm. The process reports its own peak memory (VmHWM),
 so the figure covers the page's imports, data and rendering and nothing of the parent's.
-With ``--profile`` py-spy samples the cold run and a third run (the timed warm run is left
-alone); the page runs in AppTest's script thread, which an in-process profiler would miss.
+With ``--profile`` cProfile records the cold and the warm run in AppTest's script thread.
 """
 
 from __future__ import annotations
@@ -45,29 +44,49 @@ def _die_with_parent(deadline_s: float) -> None:
     threading.Thread(target=watch, name="deadline", daemon=True).start()
 
 
-def profiled(run, out: Path) -> float:
-    """Call ``run()`` while py-spy samples this process (without pausing it); a summary to
-    ``out``, the raw collapsed stacks beside it. Returns how long ``run()`` took."""
-    import shutil
-    import signal
-    import subprocess
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    raw = out.with_suffix(".raw.txt")
-    proc = subprocess.Popen([spy, "record", "--pid", str(os.getpid()), "--rate", "250",
-                             "--format", "raw", "--full-filenames", "--nonblocking", "-o", str(raw)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1.0)   # py-spy attaches
-    start = time.perf_counter()
-    run()
-    elapsed = time.perf_counter() - start
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)
-    if raw.exists():
-        from .profiles import summarise_collapsed
-        out.write_text(summarise_collapsed(raw.read_text(encoding="utf-8")), encoding="utf-8")
-    else:
-        out.write_text("py-spy wrote nothing: " + proc.stderr.read().decode(errors="replace"))
-    return elapsed
+class ScriptProfiler:
+    """cProfile around the page script, which AppTest runs in a thread of its own (a profiler
+    enabled in this thread would see nothing of it): ``ScriptRunner._run_script`` is wrapped
+    so the profiler is on in that thread while the script runs."""
+
+    def __init__(self) -> None:
+        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+        self.profile = None
+        original = ScriptRunner._run_script
+        owner = self
+
+        def _run_script(runner, rerun_data):
+            if owner.profile is None:
+                return original(runner, rerun_data)
+            owner.profile.enable()
+            try:
+                return original(runner, rerun_data)
+            finally:
+                owner.profile.disable()
+
+        ScriptRunner._run_script = _run_script
+
+    def run(self, run, out: Path, title: str) -> None:
+        import cProfile
+        from .measure import write_profile
+        self.profile = cProfile.Profile()
+        try:
+            run()
+        finally:
+            profile, self.profile = self.profile, None
+        write_profile(profile, out, title=title)
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water mark of resident memory: VmHWM, in MB of 2**20 bytes
+    (ru_maxrss where /proc is missing; after an exec it can carry the parent's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the dashboard role to view as (default: executive, who lands on the "
                              "league table)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds allowed per run")
-    parser.add_argument("--profile", help="sample the cold run and a third (warm) run with py-spy "
-                        "and write summaries here (FILE and FILE-cold); timings are then rough")
+    parser.add_argument("--profile", help="profile the cold run and the warm run with cProfile "
+                        "and write the top 25 functions by cumulative time to FILE-cold and "
+                        "FILE-warm (with .prof files beside); timings are then not comparable")
     args = parser.parse_args(argv)
     _die_with_parent(3 * args.timeout + 30)
 
@@ -90,24 +110,26 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["KIM_ROLE"] = args.role
     app = AppTest.from_file(str(page), default_timeout=args.timeout)
     app.session_state["role"] = args.role
-    if args.profile:
-        profile = Path(args.profile)
-        first = profiled(app.run, profile.with_name(profile.stem + "-cold" + profile.suffix))
-    else:
+    profiler = ScriptProfiler() if args.profile else None
+    out = Path(args.profile) if args.profile else None
+
+    def timed_run(name: str) -> float:
         start = time.perf_counter()
-        app.run()
-        first = time.perf_counter() - start
+        if profiler:
+            profiler.run(app.run, out.with_name(f"{out.stem}-{name}{out.suffix}"),
+                         title=f"{page.name} as {args.role}, {name} run (AppTest)")
+        else:
+            app.run()
+        return time.perf_counter() - start
+
+    first = timed_run("cold")
     problems = [str(e.value) for e in app.exception]
-    start = time.perf_counter()
-    app.run()
-    warm = time.perf_counter() - start
-    if args.profile:
-        profiled(app.run, Path(args.profile))
+    warm = timed_run("warm")
     problems += [str(e.value) for e in app.exception]
     report = {
         "first_run_s": first,
         "page_s": warm,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "dataframes": len(app.dataframe),
         "titles": [t.value for t in app.title],
         "exceptions": problems,

@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import measure
+from . import PG_ROUNDS, PG_TEAMS, measure
 from .generate import Department, generate_department, write_return_xlsx
 from .load import (Database, drop_postgres, load_department, load_org, postgres_database,
                    sqlite_database)
@@ -62,6 +62,7 @@ class Suite:
         f["return_file_mb"] = _r(xlsx.stat().st_size / 1e6, 2)
         self._allow_large_return(f["return_rows"] + 1, f["return_file_mb"])
 
+        self.xlsx = xlsx
         self.measure_reading(dept, xlsx)
         self.measure_league(dept)
         return f
@@ -166,15 +167,12 @@ class Suite:
         return t
 
     def _profile_ingest(self, dept: Department, xlsx: Path, postgres: bool) -> None:
-        from pyinstrument import Profiler
         db = self._fresh_postgres(dept) if postgres else self._fresh_sqlite(dept, "profile")
         try:
-            profiler = Profiler(interval=0.001)
-            profiler.start()
-            measure.ingest_cli(xlsx, db.url, dept.return_round)
-            profiler.stop()
-            (self.profile_dir / "ingest.txt").write_text(profiler.output_text(unicode=True))
-            self.log(f"profile written: {self.profile_dir / 'ingest.txt'}")
+            out = self.profile_dir / "ingest.txt"
+            measure.cprofiled(lambda: measure.ingest_cli(xlsx, db.url, dept.return_round), out,
+                              title=f"kim ingest, {self.figures['return_rows']:,} rows")
+            self.log(f"profile written: {out}")
         finally:
             drop_postgres(db) if postgres else db.dispose()
 
@@ -187,20 +185,30 @@ class Suite:
                 db = self._build(dept, "sqlite")
                 stack.callback(db.dispose)
                 self._league_figures(dept, db, prefix="")
-                self._page(db)
+                self._page(db, dept)
             if self.backend in ("postgres", "both"):
-                db = self._build(dept, "postgres")
+                pg_dept = dept
+                if self.backend == "both":
+                    # The PostgreSQL league is judged on its own, larger department.
+                    teams = self.args.pg_teams or PG_TEAMS
+                    rounds = self.args.pg_rounds or PG_ROUNDS
+                    if (teams, rounds) != (dept.n_teams, dept.n_rounds):
+                        pg_dept = generate_department(teams, rounds, self.args.seed,
+                                                      teams_per_directorate=self.args.teams_per_directorate)
+                f.update(pg_teams=pg_dept.n_teams, pg_rounds=pg_dept.n_rounds,
+                         pg_stored_scores=pg_dept.n_teams * pg_dept.n_rounds * len(pg_dept.criteria))
+                db = self._build(pg_dept, "postgres")
                 stack.callback(drop_postgres, db)
-                self._league_figures(dept, db, prefix="pg_")
+                self._league_figures(pg_dept, db, prefix="pg_")
                 if self.backend == "postgres":
                     for key in ("league_fetch_s", "league_s", "league_vs_fetch"):
                         f[key] = f[f"pg_{key}"]
-                    self._page(db)
+                    self._page(db, dept)
             self.log("cleaning up")
 
     def _build(self, dept: Department, backend: str) -> Database:
-        self.log(f"building the department in {backend}: {self.figures['stored_scores']:,} "
-                 "scores by bulk insert")
+        self.log(f"building the department in {backend}: {dept.n_teams:,} teams, "
+                 f"{dept.n_teams * dept.n_rounds * len(dept.criteria):,} scores by bulk insert")
         start = time.perf_counter()
         if backend == "sqlite":
             db = sqlite_database(self.workdir / "department.db")
@@ -234,49 +242,55 @@ class Suite:
         f[f"{prefix}league_runs"] = [_r(x) for x in t.runs]
         f[f"{prefix}league_vs_fetch"] = _ratio(f[f"{prefix}league_s"], f[f"{prefix}league_fetch_s"])
         if self.profile_dir:
-            from pyinstrument import Profiler
-            profiler = Profiler(interval=0.001)
-            profiler.start()
-            measure.league(db.engine, label)
-            profiler.stop()
             out = self.profile_dir / f"{prefix}league.txt"
-            out.write_text(profiler.output_text(unicode=True))
+            measure.cprofiled(lambda: measure.league(db.engine, label), out,
+                              title=f"{prefix}league for {label}, {dept.n_teams:,} teams")
             self.log(f"profile written: {out}")
 
-    def _page(self, db: Database) -> None:
+    def _page(self, db: Database, dept: Department) -> None:
         f = self.figures
         page = Path(self.args.page).resolve() if self.args.page else measure.DASHBOARD
         f["page_backend"] = db.backend
+        nothing = dict(page_s=None, page_first_run_s=None, page_peak_rss_mb=None, peak_rss_mb=None,
+                       page_ok=False)
         if self.args.skip_page:
-            f.update(page_s=None, page_first_run_s=None, peak_rss_mb=None, page_ok=False,
-                     page_status="skipped (--skip-page)")
+            f.update(nothing, page_status="skipped (--skip-page)")
+            f["browser_status"] = "skipped (--skip-page)"
             return
         missing = [p for p in (page, measure.LEAGUE_PAGE_FILE) if not p.exists()]
         if missing:
-            f.update(page_s=None, page_first_run_s=None, peak_rss_mb=None, page_ok=False,
-                     page_status=f"missing: {missing[0]} does not exist yet")
+            f.update(nothing, page_status=f"missing: {missing[0]} does not exist yet")
             self.log(f"page: {missing[0]} does not exist yet; left out")
             return
-        self.log(f"page: {page.name} (league table, as the Board) through AppTest in a child "
+        self._apptest(db, page)
+        self._browser(db, dept)
+
+    def _apptest(self, db: Database, page: Path) -> None:
+        f = self.figures
+        self.log(f"page: {page.name} (league table, as the Board) through AppTest in a fresh child "
                  "process: cold run, then warm run")
         try:
             report = measure.page_in_child(db.url, page, timeout=self.args.page_timeout)
         except Exception as exc:  # noqa: BLE001 - a broken page must not lose the other figures
-            f.update(page_s=None, page_first_run_s=None, peak_rss_mb=None, page_ok=False,
-                     page_status=f"failed: {str(exc)[-600:]}")
+            f.update(page_s=None, page_first_run_s=None, page_peak_rss_mb=None, peak_rss_mb=None,
+                     page_ok=False, page_status=f"failed: {str(exc)[-600:]}")
             self.log(f"page failed: {exc}")
             return
         if self.profile_dir:
             out = self.profile_dir / f"{'pg_' if db.backend == 'postgres' else ''}page.txt"
-            self.log("page again, sampled by py-spy (cold and warm), untimed")
+            self.log("page again under cProfile (cold and warm runs), untimed")
             try:
                 measure.page_in_child(db.url, page, profile=out, timeout=self.args.page_timeout)
-                self.log(f"profiles written: {out} and {out.stem}-cold.txt")
+                self.log(f"profiles written: {out.with_name(out.stem + '-cold.txt')} and "
+                         f"{out.with_name(out.stem + '-warm.txt')}")
             except Exception as exc:  # noqa: BLE001
                 self.log(f"page profile failed: {exc}")
         f["page_first_run_s"] = _r(report["first_run_s"])
         f["page_s"] = _r(report["page_s"])
-        f["peak_rss_mb"] = _r(report["peak_rss_mb"], 1)
+        f["page_peak_rss_mb"] = _r(report["peak_rss_mb"], 1)
+        # Until a browser run measures the server, the AppTest process is the page process.
+        f["peak_rss_mb"] = f["page_peak_rss_mb"]
+        f["peak_rss_source"] = "AppTest child (VmHWM)"
         on_league = any(measure.LEAGUE_TITLE in t.lower() for t in report.get("titles", []))
         f["page_ok"] = not report["exceptions"] and on_league
         if report["exceptions"]:
@@ -286,3 +300,38 @@ class Suite:
             f["page_status"] = f"not the league table: titles shown {report.get('titles')}"
         else:
             f["page_status"] = "ok"
+
+    def _browser(self, db: Database, dept: Department) -> None:
+        from . import browser
+        f = self.figures
+        why_not = "skipped (--skip-browser)" if self.args.skip_browser else browser.chromium_missing()
+        if why_not:
+            f["browser_status"] = why_not
+            self.log(f"browser figures left out: {why_not}")
+            return
+        saved_round = dept.return_round
+
+        def save_elsewhere() -> None:
+            # The command line's own code, in this process: another replica as far as the
+            # dashboard server can tell. The save moves the data version.
+            measure.ingest_cli(self.xlsx, db.url, saved_round)
+
+        try:
+            got = browser.browser_figures(
+                db.url, repeat=self.repeat, save=save_elsewhere, log_dir=self.workdir,
+                timeout_s=self.args.page_timeout, league_round=dept.round_labels[-1],
+                saved_round=saved_round, log=self.log)
+        except Exception as exc:  # noqa: BLE001 - keep the other figures
+            f["browser_status"] = f"failed: {str(exc)[-800:]}"
+            self.log(f"browser figures failed: {exc}")
+            return
+        for key, value in got.items():
+            f[key] = [_r(v) for v in value] if isinstance(value, list) else _r(value, 4 if key.endswith("_s") else 1)
+        f["peak_rss_source"] = "dashboard server under streamlit run (VmHWM)"
+        f["browser_cold_vs_floor"] = _ratio(got["browser_cold_s"], got["browser_floor_cold_s"])
+        f["browser_warm_vs_floor"] = _ratio(got["browser_warm_s"], got["browser_floor_warm_s"])
+        f["browser_stale_vs_floor"] = _ratio(got["browser_stale_s"], got["browser_floor_warm_s"])
+        f["browser_timed"] = ("navigation until the first st.dataframe grid is on screen, a new "
+                              "browser context each visit, Chromium headless; stale is divided "
+                              "by the floor's later visit")
+        f["browser_status"] = "ok"
