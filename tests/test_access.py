@@ -18,7 +18,7 @@ from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MA
 from kim_metrics.cli import main
 from kim_metrics.storage.models import Return, Score
 from kim_metrics.domain.errors import PermissionDenied
-from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, NOTHING, long_rows, write_csv
 
 ORG = pd.DataFrame({
     "team": ["Tax Policy", "Fiscal", "Estates"],

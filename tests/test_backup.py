@@ -25,8 +25,8 @@ from kim_metrics.services.demo import load_demo
 from kim_metrics.domain.errors import KimError
 from kim_metrics.reports.exports import league_json
 from kim_metrics.storage.schema import ensure_schema
-from tests.badfiles import database_dump
-from tests.conftest import POSTGRES_ENV, _postgres_engine
+from tests.support.badfiles import database_dump
+from tests.support.databases import POSTGRES_ENV, postgres_engine
 
 pytestmark = pytest.mark.xdist_group("backup")
 
@@ -97,7 +97,7 @@ def test_every_table_of_the_schema_is_backed_up(demo: Engine, tmp_path: Path) ->
 def test_demo_goes_to_postgres_and_back_with_nothing_lost(demo: Engine, demo_state, tmp_path: Path) -> None:
     rows, league_before = demo_state
     backup(demo, tmp_path / "from-sqlite.backup")
-    for postgres in _postgres_engine():
+    for postgres in postgres_engine():
         ensure_schema(postgres)
         restore(postgres, tmp_path / "from-sqlite.backup")
         assert every_row(postgres) == rows

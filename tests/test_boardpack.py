@@ -18,7 +18,7 @@ from kim_metrics.reports.boardpack import BoardData, cut_with_ties, key_messages
 from kim_metrics.reports.cells import safe_text
 from kim_metrics.services.documents import board_data, boardpack_pdf
 from kim_metrics.domain.scoring import rag_mix
-from tests.hostile_demo import EVIL_TEAM, ROUND, assert_inert, render_pdf
+from tests.support.hostile_demo import EVIL_TEAM, ROUND, assert_inert, render_pdf
 
 WRITTEN = date(2026, 9, 15)
 

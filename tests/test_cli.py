@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from kim_metrics.cli import main
-from tests.conftest import FULL_MARKS, NOTHING, REALDATA, long_rows, write_csv, write_xlsx
+from tests.support.returns import FULL_MARKS, NOTHING, REALDATA, long_rows, write_csv, write_xlsx
 
 ORG_HEADERS = ["Group", "Directorate", "Team", "Director", "Information managers"]
 ORG_ROWS = [["G1", "Policy", "Tax Policy", "pat.lee@dept.gov.uk", "im.one@dept.gov.uk"],

@@ -15,7 +15,7 @@ from threading import Thread
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -27,7 +27,8 @@ from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
 from kim_metrics.storage.models import Return, Score, Team
 from kim_metrics.storage.engine import make_engine, retry_when_busy
 from kim_metrics.domain.errors import DatabaseBusy, KimError
-from tests.conftest import FULL_MARKS, long_rows, write_csv
+from tests.support.databases import child_url
+from tests.support.returns import FULL_MARKS, long_rows, write_csv
 
 pytestmark = pytest.mark.xdist_group("concurrency")
 ROUND = "2026-Q3"
@@ -38,16 +39,6 @@ TEAMS = [f"Team {i}" for i in range(WRITERS)]
 def _org(teams: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"team": teams, "directorate": "Digital", "group": "Corporate",
                          "director": "ali.khan@dept.gov.uk", "information_managers": [[] for _ in teams]})
-
-
-def child_url(engine: Engine) -> str:
-    """A URL a new process can open to reach the same database (and, on PostgreSQL, schema)."""
-    if engine.dialect.name == "sqlite":
-        return f"sqlite:///{engine.url.database}"
-    with engine.connect() as conn:
-        schema = conn.scalar(text("SELECT current_schema()"))
-    return engine.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
 
 
 def _save(url: str, path: str, barrier, results) -> None:

@@ -27,9 +27,9 @@ from kim_metrics.storage.models import Directorate, Return, Score, Team
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.reading.returns import ParsedReturn
 from kim_metrics.storage.schema import ensure_schema
-from tests.badfiles import database_dump
-from tests.conftest import FULL_MARKS, long_rows, write_csv
-from tests.test_concurrency import child_url
+from tests.support.badfiles import database_dump
+from tests.support.returns import FULL_MARKS, long_rows, write_csv
+from tests.support.databases import child_url
 
 pytestmark = pytest.mark.xdist_group("crash")
 ROUND = "2026-Q3"

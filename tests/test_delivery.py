@@ -30,7 +30,7 @@ from kim_metrics.reports.files import letter_file_name
 from kim_metrics.services.documents import directorate_letter
 from kim_metrics.storage import messages as store
 from kim_metrics.storage.engine import write_transaction
-from tests.hostile_demo import EVIL_DIRECTORATE, ROUND
+from tests.support.hostile_demo import EVIL_DIRECTORATE, ROUND
 from tests.support.mail import LOOPBACK, SmtpServer, free_port, notify_api_key
 
 FROM = "KIM team <kim.team@dept.gov.uk>"

@@ -21,7 +21,7 @@ from kim_metrics.domain.access import local_admin
 from kim_metrics.reports.files import letter_file_name
 from kim_metrics.services.documents import directorate_letter
 from kim_metrics.storage import messages as store
-from tests.hostile_demo import EVIL_DIRECTORATE, ROUND
+from tests.support.hostile_demo import EVIL_DIRECTORATE, ROUND
 from tests.support.mail import NotifyStandIn, notify_api_key
 
 TEMPLATES = {Kind.REMINDER: "0b8f4c4e-7d0a-4a52-9a3f-3f3c0f1c2a01",

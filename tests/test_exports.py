@@ -33,7 +33,7 @@ from kim_metrics.services import scores as score_service
 from kim_metrics.services.documents import export_league, export_scores_csv, league_export
 from kim_metrics.domain.league import league_records
 from kim_metrics.domain.statuses import RAG_STYLES
-from tests.hostile_demo import EVIL_DIRECTORATE, EVIL_TEAM, PAYLOADS, ROUND, assert_inert
+from tests.support.hostile_demo import EVIL_DIRECTORATE, EVIL_TEAM, PAYLOADS, ROUND, assert_inert
 
 @pytest.fixture(scope="module")
 def engine(hostile_demo):

@@ -1,7 +1,7 @@
 """Hostile and broken uploads: each one gets a plain message, never a traceback, and a file that
 is refused leaves the database exactly as it was.
 
-The corpus is built by ``tests/badfiles.py`` into a temporary folder. Every file goes through
+The corpus is built by ``tests/support/badfiles.py`` into a temporary folder. Every file goes through
 ``return_service.check_return`` (and, when accepted, ``save_preview``) on every backend, and through
 ``python -m kim_metrics ingest`` in a separate process: forked from the test and run with
 ``runpy`` exactly as ``-m`` runs it, so fifty-odd runs do not each pay for a fresh interpreter;
@@ -36,9 +36,10 @@ from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.storage.schema import ensure_schema
-from tests import badfiles
-from tests.badfiles import CORPUS, ORG, ROUND, UPLOADER, BadFile, database_dump
-from tests.conftest import FULL_MARKS, _backends, _postgres_engine, long_rows, write_csv
+from tests.support import badfiles
+from tests.support.badfiles import CORPUS, ORG, ROUND, UPLOADER, BadFile, database_dump
+from tests.support.databases import backends, postgres_engine
+from tests.support.returns import FULL_MARKS, long_rows, write_csv
 
 pytestmark = pytest.mark.xdist_group("hostile")
 PROJECT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,7 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
     return badfiles.build_corpus(tmp_path_factory.mktemp("corpus"))
 
 
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backends())
 def org_engine(request, tmp_path_factory) -> Iterator[Engine]:
     """One database per backend with the corpus's organisation, shared by every corpus file."""
     if request.param == "sqlite":
@@ -60,7 +61,7 @@ def org_engine(request, tmp_path_factory) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    for engine in _postgres_engine():
+    for engine in postgres_engine():
         ensure_schema(engine)
         admin_service.save_organisation(engine, ORG)
         admin_service.open_round(engine, ROUND, actor=local_admin())

@@ -12,10 +12,10 @@ from kim_metrics.services import admin as admin_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.criteria import NO_RETURN, criteria_from_dict
-from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
 from kim_metrics.domain.scoring import score_rows, team_scores
 
-from .conftest import FULL_MARKS, NOTHING, RETURN_HEADERS, long_rows
+from tests.support.returns import FULL_MARKS, NOTHING, RETURN_HEADERS, long_rows
 
 SMALL = {
     "rag": {"levels": ["Red", "Amber", "Green"], "team": {"Green": 80, "Amber": 50}},
@@ -105,7 +105,7 @@ def test_all_green_directorate_has_no_actions(small):
     teams, scored = _round(small, rows, TEAMS[:1])
     actions = insights.improvement_actions(teams, scored, small, "D")
     assert actions.empty
-    assert list(actions.columns) == insights.ACTION_COLUMNS
+    assert list(actions.columns) == list(insights.ACTION_COLUMNS)
 
 
 def test_challenged_score_steps_up_from_the_reviewed_value(small):
@@ -202,13 +202,16 @@ def test_safe_link(url, safe):
 # Upload helpers ------------------------------------------------------------------------------
 
 def test_problems_frame_and_unknown_columns():
-    err = ValidationError([Problem("r.csv", "r.csv", 3, "Score", "Bad score."),
-                           Problem("r.csv", "r.csv", 1, None, "Could not find the columns of a return.")])
+    err = ValidationError([Problem("r.csv", "r.csv", 3, "Score", "Bad score.", code=ProblemCode.BAD_SCORE),
+                           Problem("r.csv", "r.csv", 1, None, "Columns not found.",
+                                   code=ProblemCode.UNRECOGNISED_COLUMNS)])
     frame = insights.problems_frame(err)
     assert list(frame.columns) == ["sheet", "row", "column", "message"]
     assert frame["row"].tolist() == [1, 3]
     assert insights.unknown_columns(err).row == 1
-    assert insights.unknown_columns(ValidationError([Problem("f", None, None, None, "x")])) is None
+    # Found by its code, whatever the message says.
+    assert insights.unknown_columns(ValidationError([
+        Problem("f", None, None, None, "Could not find the columns", code=ProblemCode.MISSING_COLUMN)])) is None
 
 
 def test_mapping_from_odd_headers_lets_the_return_through(sqlite_engine, criteria):

@@ -23,7 +23,7 @@ from kim_metrics.reports.letters import (letter_file_name, letter_file_names, na
 from kim_metrics.services.documents import directorate_letter, letter_data, write_letters
 from kim_metrics.domain.statuses import RAG_STYLES
 from kim_metrics.domain.rounds import next_label, start_date
-from tests.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert,
+from tests.support.hostile_demo import (EVIL_DIRECTORATE, EVIL_TEAM, ROUND, assert_inert,
                                 build_named_db, render_pdf)
 
 WRITTEN = date(2026, 9, 15)

@@ -9,7 +9,7 @@ from kim_metrics.reading.matching import parse_score, parse_scores
 from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import parse_return
-from tests.badfiles import CORPUS, ORG
+from tests.support.badfiles import CORPUS, ORG
 
 CRITERIA = load_criteria()
 RAG = CRITERIA.rag

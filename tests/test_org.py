@@ -3,7 +3,7 @@ import pytest
 from kim_metrics.domain.errors import ValidationError
 from kim_metrics.reading.organisation import parse_org
 from kim_metrics.reading.reader import read_workbook
-from tests.conftest import write_xlsx
+from tests.support.returns import write_xlsx
 
 HEADERS = ["Group", "Directorate", "Team", "Director", "Information managers"]
 

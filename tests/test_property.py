@@ -20,8 +20,8 @@ from kim_metrics.domain.errors import ReadError, ValidationError
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import parse_return
 from kim_metrics.reading.text_rules import cell_text, clean_text
-from tests.badfiles import ORG
-from tests.conftest import FULL_MARKS, RETURN_HEADERS
+from tests.support.badfiles import ORG
+from tests.support.returns import FULL_MARKS, RETURN_HEADERS
 
 CRITERIA = load_criteria()
 KNOWN = ORG.assign(team_id=range(1, len(ORG) + 1))[["team_id", "team", "directorate", "group"]]

@@ -20,7 +20,7 @@ import xlwt
 
 from kim_metrics.domain.errors import ReadError
 from kim_metrics.reading.reader import Sheet, Workbook, detect_format, read_workbook
-from tests.badfiles import ole2
+from tests.support.badfiles import ole2
 
 REALDATA = Path("/work/shared/realdata")
 

@@ -25,7 +25,7 @@ from kim_metrics.storage import results
 from kim_metrics.storage.criteria import criteria_version
 from kim_metrics.storage.models import Score
 from kim_metrics.storage.rounds import list_rounds
-from tests.conftest import FULL_MARKS, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, long_rows, write_csv
 
 CRITERIA = load_criteria()
 ROUNDS = ["2026-Q1", "2026-Q2", "2026-Q3"]

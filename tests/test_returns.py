@@ -8,7 +8,7 @@ import pytest
 from kim_metrics.domain.errors import ReadError, ValidationError
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import parse_mapping, parse_return
-from tests.conftest import FULL_MARKS, NOTHING, RETURN_HEADERS, long_rows, write_csv, write_xlsx
+from tests.support.returns import FULL_MARKS, NOTHING, RETURN_HEADERS, long_rows, write_csv, write_xlsx
 
 ORG = pd.DataFrame({"team_id": [1, 2, 3], "team": ["Tax Policy", "Estates", "Digital Services"],
                     "directorate": ["Policy", "Corporate", "Digital"], "group": ["G1", "G2", "G2"]})

@@ -12,7 +12,7 @@ from kim_metrics.services import returns as return_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.storage.models import Return, Score
 from kim_metrics.domain.errors import NotFoundError, ValidationError
-from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, NOTHING, long_rows, write_csv
 
 ORG_TEAMS = pd.DataFrame({
     "team": ["Tax Policy", "Estates", "Digital Services"],

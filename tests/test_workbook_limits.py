@@ -26,7 +26,7 @@ import xlwt
 from kim_metrics.domain.errors import KimError, ReadError
 from kim_metrics.reading import extent, limits
 from kim_metrics.reading.reader import read_workbook
-from tests import badfiles
+from tests.support import badfiles
 
 PROJECT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024

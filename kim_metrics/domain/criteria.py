@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
 from kim_metrics.domain.scales import (
     Scale, ScaleProblem, build_scale, scale_keys, scale_names,
 )
@@ -209,7 +209,8 @@ def load_criteria(source: str | Path | None = None) -> CriteriaSet:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ValidationError([Problem(str(path), None, None, None,
-                                       "The criteria file does not exist. Check the path.")]) from None
+                                       "The criteria file does not exist. Check the path.",
+                                       code=ProblemCode.FILE_NOT_FOUND)]) from None
     return parse_criteria(decode_criteria(data, file_name=path.name), file_name=path.name)
 
 
@@ -223,7 +224,7 @@ def decode_criteria(data: bytes, *, file_name: str = "criteria.toml") -> str:
             file_name, None, None, None,
             f"The criteria file is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line} "
             "is not UTF-8). Save it as UTF-8 (in Notepad: Save as, Encoding UTF-8) and load it "
-            "again.")]) from None
+            "again.", code=ProblemCode.FILE_UNREADABLE)]) from None
 
 
 def parse_criteria(text: str, *, file_name: str = "criteria.toml") -> CriteriaSet:
@@ -231,7 +232,8 @@ def parse_criteria(text: str, *, file_name: str = "criteria.toml") -> CriteriaSe
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError([Problem(file_name, None, None, None,
-                                       f"The criteria file is not valid TOML ({exc}). Fix the line it names and load it again.")]) from None
+                                       f"The criteria file is not valid TOML ({exc}). Fix the line it names and load it again.",
+                                       code=ProblemCode.FILE_UNREADABLE)]) from None
     return criteria_from_dict(raw, file_name=file_name)
 
 
@@ -240,7 +242,7 @@ def criteria_from_dict(raw: Mapping[str, Any], *, file_name: str = "criteria") -
     problems: list[Problem] = []
 
     def problem(where: str, message: str) -> None:
-        problems.append(Problem(file_name, None, None, where, message))
+        problems.append(Problem(file_name, None, None, where, message, code=ProblemCode.BAD_DEFINITION))
 
     for key in sorted(set(raw) - {"rag", "criterion"}):
         problem(key, f"Unknown section '{key}'. Only [rag] and [[criterion]] are allowed; remove it.")

@@ -6,7 +6,36 @@ the dashboard shows it as a message. Anything else is a defect in the code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ProblemCode(StrEnum):
+    """What kind of thing is wrong, for code to act on; the message is for people.
+
+    Pages and services branch on the code, never on the message's wording, so a message may
+    be reworded freely.
+    """
+
+    FILE_NOT_FOUND = "file_not_found"
+    FILE_UNREADABLE = "file_unreadable"        # damaged, not a spreadsheet, wrong text encoding
+    PASSWORD_PROTECTED = "password_protected"
+    UNSAFE_CONTENT = "unsafe_content"          # XML entities, unusual compression
+    TOO_LARGE = "too_large"                    # beyond an upload limit
+    NO_DATA = "no_data"                        # empty file, sheet or table
+    UNRECOGNISED_COLUMNS = "unrecognised_columns"  # none of the expected headers found
+    MISSING_COLUMN = "missing_column"          # one expected column is absent
+    MISSING_VALUE = "missing_value"            # a required cell is empty
+    UNKNOWN_TEAM = "unknown_team"
+    UNKNOWN_CRITERION = "unknown_criterion"
+    UNKNOWN_NAME = "unknown_name"              # an area, rating, status or assessment not known
+    BAD_SCORE = "bad_score"
+    BAD_VALUE = "bad_value"                    # not an email, a date, a priority...
+    MISSING_SCORE = "missing_score"            # a team without a row for a criterion
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"                      # two rows say different things about one thing
+    BAD_DEFINITION = "bad_definition"          # a criteria or framework file's content
+    NOT_ALLOWED = "not_allowed"                # a change the rules do not permit
 
 
 @dataclass(frozen=True, order=True)
@@ -23,6 +52,7 @@ class Problem:
     row: int | None
     column: str | None
     message: str
+    code: ProblemCode = field(kw_only=True)
 
     def where(self) -> str:
         parts = [self.file]
@@ -45,6 +75,7 @@ class Problem:
             "row": self.row,
             "column": self.column,
             "message": self.message,
+            "code": self.code.value,
         }
 
 
@@ -59,8 +90,10 @@ class UsageError(KimError):
 class ReadError(KimError):
     """A file could not be read as a spreadsheet at all."""
 
-    def __init__(self, file: str, message: str, *, sheet: str | None = None) -> None:
-        self.problem = Problem(file=file, sheet=sheet, row=None, column=None, message=message)
+    def __init__(self, file: str, message: str, *, sheet: str | None = None,
+                 code: ProblemCode) -> None:
+        self.problem = Problem(file=file, sheet=sheet, row=None, column=None, message=message,
+                               code=code)
         super().__init__(str(self.problem))
 
 
@@ -87,4 +120,5 @@ class DatabaseBusy(KimError):
 
 
 def _problem_order(p: Problem) -> tuple:
-    return (p.file, p.sheet or "", p.row if p.row is not None else -1, p.column or "", p.message)
+    return (p.file, p.sheet or "", p.row if p.row is not None else -1, p.column or "", p.message,
+            p.code)

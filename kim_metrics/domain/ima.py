@@ -46,7 +46,7 @@ from pydantic import ValidationError as PydanticError
 
 import pandas as pd
 
-from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
+from kim_metrics.domain.errors import NotFoundError, Problem, ProblemCode, ValidationError
 from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.domain.statuses import StatusSet
 
@@ -174,10 +174,12 @@ def load_framework(source: str | Path | None = None) -> Framework:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValidationError([Problem(str(path), None, None, None,
-                                       "The framework file does not exist. Check the path.")]) from None
+                                       "The framework file does not exist. Check the path.",
+                                       code=ProblemCode.FILE_NOT_FOUND)]) from None
     except UnicodeDecodeError:
         raise ValidationError([Problem(path.name, None, None, None, "The framework file is not UTF-8 "
-                                       "text. Save it as UTF-8 and try again.")]) from None
+                                       "text. Save it as UTF-8 and try again.",
+                                       code=ProblemCode.FILE_UNREADABLE)]) from None
     return parse_framework(text, file_name=path.name)
 
 
@@ -187,7 +189,8 @@ def parse_framework(text: str, *, file_name: str = "ima_framework.toml") -> Fram
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError([Problem(file_name, None, None, None,
                                        f"The framework file is not valid TOML ({exc}). Fix the line "
-                                       "it names and load it again.")]) from None
+                                       "it names and load it again.",
+                                       code=ProblemCode.FILE_UNREADABLE)]) from None
     return framework_from_dict(raw, file_name=file_name)
 
 
@@ -197,7 +200,7 @@ def framework_from_dict(raw: Mapping[str, Any], *, file_name: str = "framework")
         framework = Framework.model_validate(raw)
     except PydanticError as exc:
         raise ValidationError([_problem(file_name, raw, e) for e in exc.errors()]) from None
-    problems = [Problem(file_name, None, None, where, message)
+    problems = [Problem(file_name, None, None, where, message, code=ProblemCode.DUPLICATE)
                 for where, message in _duplicates(framework)]
     if problems:
         raise ValidationError(problems)
@@ -265,7 +268,8 @@ def _problem(file_name: str, raw: Any, error: Mapping[str, Any]) -> Problem:
         message = f"'{key}' must be text in quotes."
     else:
         message = f"'{key}': {error['msg']}."
-    return Problem(file_name, None, None, _where(raw, at) or None, message)
+    return Problem(file_name, None, None, _where(raw, at) or None, message,
+                   code=ProblemCode.BAD_DEFINITION)
 
 
 def _where(raw: Any, loc: Sequence[Any]) -> str:

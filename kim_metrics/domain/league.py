@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kim_metrics.domain.criteria import CriteriaSet
+from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.scoring import LEVELS, SCORE_DECIMALS, rollup
+from kim_metrics.domain.frames import EVIDENCED, PERCENT, RAG, criterion_column
 
 UP, DOWN, SAME, NEW = "▲", "▼", "–", "new"
 
@@ -116,9 +117,10 @@ def league_records(table: pd.DataFrame, criteria: CriteriaSet, level: str = "tea
             "returned_teams": int(row["returned_teams"]),
             "criteria": {
                 c.id: {
-                    "score": _num(row.get(f"{c.id}.percent")),
-                    "rag": row.get(f"{c.id}.rag") if _num(row.get(f"{c.id}.percent")) is not None else "No return",
-                    "evidenced": _bool(row.get(f"{c.id}.evidenced")),
+                    "score": _num(row.get(criterion_column(c.id, PERCENT))),
+                    "rag": row.get(criterion_column(c.id, RAG))
+                    if _num(row.get(criterion_column(c.id, PERCENT))) is not None else NO_RETURN,
+                    "evidenced": _bool(row.get(criterion_column(c.id, EVIDENCED))),
                 }
                 for c in criteria
             },

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
+from kim_metrics.domain.frames import (EVIDENCED, PERCENT, RAG, STATUS_COUNT_PREFIX, TEAM_CRITERION_FIELDS,
+                                         criterion_column, status_count_column)
 
 SCORE_DECIMALS = 1
 CHALLENGED = "challenged"
@@ -76,9 +78,6 @@ def score_rows(scores: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
     return out
 
 
-TEAM_CRITERION_FIELDS = ("percent", "rag", "evidenced", "counted", "claimed", "review_status")
-
-
 def team_scores(scored: pd.DataFrame, teams: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
     """One row per team in ``teams``: weighted score 0-100, RAG, and whether it returned.
 
@@ -113,7 +112,7 @@ def team_scores(scored: pd.DataFrame, teams: pd.DataFrame, criteria: CriteriaSet
     for field in TEAM_CRITERION_FIELDS:
         values = percent if field == "percent" else grid(field, np.nan, object)
         for j, cid in enumerate(ids):
-            columns[f"{cid}.{field}"] = values[:, j]
+            columns[criterion_column(cid, field)] = values[:, j]
     unevidenced = np.zeros(n_teams, dtype=int)
     np.add.at(unevidenced, row, scored["unevidenced"].to_numpy(dtype=int)[keep])
     columns["unevidenced"] = unevidenced
@@ -133,20 +132,21 @@ def rollup(teams: pd.DataFrame, criteria: CriteriaSet, by: str | None) -> pd.Dat
     })
     out["score"] = out["score"].astype(float)
     for status in (*criteria.rag.levels, NO_RETURN):
-        out[f"teams.{status}"] = frame[frame["rag"] == status].groupby(key).size()
-    out = out.fillna({c: 0 for c in out.columns if c.startswith("teams.")})
+        out[status_count_column(status)] = frame[frame["rag"] == status].groupby(key).size()
+    out = out.fillna({c: 0 for c in out.columns if c.startswith(STATUS_COUNT_PREFIX)})
     out["rag"] = criteria.rag.classify(out["score"].to_numpy())
     for c in criteria:
-        mean_pct = returned.groupby(key)[f"{c.id}.percent"].mean()
-        out[f"{c.id}.percent"] = mean_pct.round(SCORE_DECIMALS)
-        out[f"{c.id}.rag"] = criteria.rag.classify(out[f"{c.id}.percent"].to_numpy() / 100 * c.top,
-                                                   c.rag)
-        out[f"{c.id}.evidenced"] = np.nan
+        percent_col = criterion_column(c.id, PERCENT)
+        mean_pct = returned.groupby(key)[percent_col].mean()
+        out[percent_col] = mean_pct.round(SCORE_DECIMALS)
+        out[criterion_column(c.id, RAG)] = criteria.rag.classify(
+            out[percent_col].to_numpy() / 100 * c.top, c.rag)
+        out[criterion_column(c.id, EVIDENCED)] = np.nan
     if by == "directorate":
         groups = frame.drop_duplicates("directorate").set_index("directorate")["group"]
         out["group"] = groups.reindex(out.index)
     out = out.rename_axis("name").reset_index()
-    for col in [c for c in out.columns if c.startswith("teams.")]:
+    for col in [c for c in out.columns if c.startswith(STATUS_COUNT_PREFIX)]:
         out[col] = out[col].astype(int)
     return out
 

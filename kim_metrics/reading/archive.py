@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from kim_metrics.domain.errors import ReadError
+from kim_metrics.domain.errors import ProblemCode, ReadError
 from kim_metrics.reading.extent import hostile_xml, ods_extents, quick_xlsx_extent, xlsx_sheet_extent
 from kim_metrics.reading.limits import (DAMAGED, MB, RESAVE, Limits, check_extent, check_workbook, fits_sheet,
                                         too_much_shared_text, workbook_cells)
@@ -63,7 +63,7 @@ def check_zip(data: bytes, file_name: str, limits: Limits) -> Scan:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except _ZIP_ERRORS as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
     if len(infos) > limits.zip_entries:
         raise _too_many_parts(file_name, len(infos), limits)
     for info in infos:
@@ -151,29 +151,29 @@ def _declared_entries(data: bytes) -> int | None:
 def _too_many_parts(file_name: str, count: int, limits: Limits) -> ReadError:
     return ReadError(file_name, f"This file holds {count:,} parts; a workbook has at most "
                                 f"{limits.zip_entries:,}, so this is not an ordinary spreadsheet. "
-                                + RESAVE)
+                                + RESAVE, code=ProblemCode.TOO_LARGE)
 
 
 def _bomb(file_name: str, limits: Limits, part: str | None = None) -> ReadError:
     where = f" (part '{part}' is compressed more than {limits.compression_ratio:g} times)" if part else ""
     return ReadError(file_name, f"This file would expand to far more than a return needs when opened"
                                 f"{where}; it may be a 'zip bomb', so it was not opened. Workbooks "
-                                f"may unzip to at most {limits.uncompressed_mb:g} MB. " + RESAVE)
+                                f"may unzip to at most {limits.uncompressed_mb:g} MB. " + RESAVE, code=ProblemCode.TOO_LARGE)
 
 
 def _check_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str, limits: Limits) -> None:
     """Refuse a part zipfile would open but no spreadsheet holds; make zipfile check its header."""
     if info.flag_bits & 0x1:
         raise ReadError(file_name, "Parts of this file are encrypted. Remove the password in Excel "
-                                   "(File > Info > Protect Workbook), save it and upload it again.")
+                                   "(File > Info > Protect Workbook), save it and upload it again.", code=ProblemCode.PASSWORD_PROTECTED)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise ReadError(file_name, "This file is compressed in a way spreadsheet programs do not use. "
-                        + RESAVE)
+                        + RESAVE, code=ProblemCode.UNSAFE_CONTENT)
     try:
         # Opening reads the part's local header and checks it agrees with the directory.
         archive.open(info).close()
     except _ZIP_ERRORS as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
     if info.file_size > _RATIO_FLOOR and info.file_size > limits.compression_ratio * max(1, info.compress_size):
         raise _bomb(file_name, limits, info.filename)
 
@@ -185,7 +185,7 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str) -> by
         with archive.open(info) as part:
             return part.read(info.file_size + 1)
     except _ZIP_ERRORS as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
 
 
 def _is_xml(name: str, part: bytes) -> bool:
@@ -209,7 +209,7 @@ def _as_utf8(part: bytes, file_name: str) -> bytes:
     try:
         return part.decode(encoding).encode("utf-8")
     except UnicodeError as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
 
 
 _MARKUP_DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -229,7 +229,7 @@ def _parse_safely(part: bytes, part_name: str, file_name: str) -> None:
     except DefusedXmlException as exc:
         raise hostile_xml(file_name, part_name) from exc
     except ParseError as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
 
 
 # Only these parts hold cell text; the rest (themes, styles, properties) never reach a cell.

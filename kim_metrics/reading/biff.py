@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import olefile
 
-from kim_metrics.domain.errors import ReadError
+from kim_metrics.domain.errors import ProblemCode, ReadError
 from kim_metrics.reading.limits import (DAMAGED, MB, PASSWORD, RESAVE, Limits, check_extent, check_sheet_count,
                                         check_workbook, too_much_shared_text)
 
@@ -42,7 +42,7 @@ def ole_streams(data: bytes, file_name: str) -> set[str]:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             return {entry[0].lower() for entry in ole.listdir(streams=True, storages=True)}
     except Exception as exc:  # olefile reports a malformed container through many types
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
 
 
 def _workbook_stream(data: bytes, file_name: str) -> bytes:
@@ -51,7 +51,7 @@ def _workbook_stream(data: bytes, file_name: str) -> bytes:
             name = "Workbook" if ole.exists("Workbook") else "Book"
             return ole.openstream(name).read()
     except Exception as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
 
 
 @dataclass
@@ -83,7 +83,7 @@ def check_xls(data: bytes, file_name: str, limits: Limits) -> None:
         # Sheets never share records; walking the same records again and again is an attack
         # on the time this takes.
         if walked > 2 * len(stream) + 64 * 1024:
-            raise ReadError(file_name, DAMAGED)
+            raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE)
     check_workbook(file_name, [(name, s.rows, s.columns) for (_, name), s in zip(places, sheets)], limits)
     _check_shared_text(stream, places, sheets, sst, file_name, limits)
 
@@ -94,7 +94,7 @@ def _check_declared(file_name: str, sheet: str, rows: int, columns: int, limits:
                                    f"{columns:,} columns; a sheet may have at most "
                                    f"{limits.rows_per_sheet:,} rows and {limits.cells_per_sheet:,} cells. "
                                    "No return needs one so large: the file may be damaged or built to "
-                                   "exhaust the server, so it was not opened. " + RESAVE, sheet=sheet)
+                                   "exhaust the server, so it was not opened. " + RESAVE, sheet=sheet, code=ProblemCode.TOO_LARGE)
 
 
 def _records(stream: bytes, pos: int):
@@ -123,7 +123,7 @@ def _globals(stream: bytes, file_name: str) -> tuple[list[tuple[int, str]], list
             version, kind = _PAIR.unpack_from(stream, start)
             biff8 = version not in _OLDER_BIFF and not (version == 0 and kind == 0x1000)
         elif typ == _FILEPASS and end - start >= 2 and stream[start:start + 2] != b"\0\0":
-            raise ReadError(file_name, PASSWORD)   # the records after this one are encrypted
+            raise ReadError(file_name, PASSWORD, code=ProblemCode.PASSWORD_PROTECTED)   # the records after this one are encrypted
         elif typ == _BOUNDSHEET and end - start >= 6:
             places.append((int.from_bytes(stream[start:start + 4], "little"),
                            _sheet_name(stream[start + 6:end], biff8)))
@@ -198,7 +198,7 @@ def _check_shared_text(stream: bytes, places: list[tuple[int, str]], sheets: lis
     # Calamine makes room for every string the record declares before reading one; each
     # takes at least three bytes, so more than the record can hold is a lie.
     if count < 0 or count * 3 > sst_bytes:
-        raise ReadError(file_name, DAMAGED)
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE)
     # A string is at most 65,535 characters and at most as long as the record holding it.
     longest = min(0xFFFF, sst_bytes)
     if sum(s.shared_cells for s in sheets) * longest <= budget:

@@ -12,7 +12,7 @@ import re
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
-from kim_metrics.domain.errors import ReadError
+from kim_metrics.domain.errors import ProblemCode, ReadError
 from kim_metrics.reading.limits import DAMAGED, RESAVE, SHRINK, Limits, check_extent
 
 # --- .xlsx and .xlsm -----------------------------------------------------------------------
@@ -62,7 +62,7 @@ def xlsx_sheet_extent(part: bytes, sheet: str, file_name: str, limits: Limits) -
     # (empty formatted cells included) is refused without it.
     if part.count(b"<c") > 2 * limits.cells_per_sheet:
         raise ReadError(file_name, f"This sheet holds more than {limits.cells_per_sheet:,} cells, the "
-                                   "most a sheet may have. " + SHRINK, sheet=sheet)
+                                   "most a sheet may have. " + SHRINK, sheet=sheet, code=ProblemCode.TOO_LARGE)
     return _walked_extent(part)
 
 
@@ -198,7 +198,7 @@ def ods_extents(part: bytes, file_name: str, limits: Limits) -> list[tuple[str, 
     except DefusedXmlException as exc:
         raise hostile_xml(file_name, "content.xml") from exc
     except (ParseError, ValueError) as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
     return sheets
 
 
@@ -209,4 +209,4 @@ def _repeat(value: str | None) -> int:
 def hostile_xml(file_name: str, part_name: str) -> ReadError:
     return ReadError(file_name, f"Part '{part_name}' of this file declares XML entities or a document "
                                 "type, which spreadsheet programs never write and which can be used "
-                                "to attack a server, so the file was not opened. " + RESAVE)
+                                "to attack a server, so the file was not opened. " + RESAVE, code=ProblemCode.UNSAFE_CONTENT)

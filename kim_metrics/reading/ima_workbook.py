@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kim_metrics.domain.ima import Narrative
-from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
 from kim_metrics.domain.ima import (ACTION_STATUSES, ASSESSMENT, DELIVERED, IN_PROGRESS, KINDS,
                                     NOT_STARTED, PRIORITIES, PROGRESS_REVIEW, Framework)
 from kim_metrics.reading.matching import NO_WORDS, YES_WORDS, _shorten, header_lookup
@@ -210,13 +210,13 @@ class _Reader:
         self.cell_limit = current_limits().cell_chars
         self.assessments: dict[str, AssessmentRecord] = {}   # norm key → record (this file)
 
-    def problem(self, cells: _Cells | None, name: str | None, message: str, *,
+    def problem(self, code: ProblemCode, cells: _Cells | None, name: str | None, message: str, *,
                 sheet: str | None = None, row: int | None = None) -> None:
         if cells is not None:
             self.problems.append(Problem(self.file, cells.sheet, cells.row,
-                                         cells.column(name) if name else None, message))
+                                         cells.column(name) if name else None, message, code=code))
         else:
-            self.problems.append(Problem(self.file, sheet, row, None, message))
+            self.problems.append(Problem(self.file, sheet, row, None, message, code=code))
 
     # Sheets ------------------------------------------------------------------------------
 
@@ -257,7 +257,7 @@ class _Reader:
                 self.file, sheet.name, header.row + 1 if header else None, None,
                 f"This {kind} sheet is missing the column{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(missing)}. Found: {', '.join(found_labels[:12]) or 'no headers'}. "
-                f"Head its columns {', '.join(labels.values())}."))
+                f"Head its columns {', '.join(labels.values())}.", code=ProblemCode.MISSING_COLUMN))
         if not usable[RATINGS] and not usable[ACTIONS] and not self.problems:
             hidden = [s.name for s in workbook.sheets if not s.visible and _has_cells(s)]
             self.problems.append(Problem(self.file, None, None, None,
@@ -266,7 +266,8 @@ class _Reader:
                                             if hidden else "")
                                          + "Give a sheet named Ratings headed "
                                          f"{', '.join(RATING_LABELS.values())}, and/or a sheet named "
-                                         f"Actions headed {', '.join(ACTION_LABELS.values())}."))
+                                         f"Actions headed {', '.join(ACTION_LABELS.values())}.",
+                                         code=ProblemCode.UNRECOGNISED_COLUMNS))
         return usable[RATINGS], usable[ACTIONS]
 
     def rows(self, sheet: Sheet, header: _Header) -> list[_Cells]:
@@ -283,12 +284,12 @@ class _Reader:
             cells = _Cells(sheet.name, header.row + offset + 2, values, header)
             for name, value in values.items():
                 if isinstance(value, str) and len(value) > self.cell_limit:
-                    self.problem(cells, name, f"This cell holds {len(value):,} characters; a cell "
+                    self.problem(ProblemCode.TOO_LARGE, cells, name, f"This cell holds {len(value):,} characters; a cell "
                                  f"may hold at most {self.cell_limit:,}. Shorten it.")
                     values[name] = value[:self.cell_limit]
             out.append(cells)
         if not out:
-            self.problem(None, None, "The sheet has headers but no rows below them. Add the rows, "
+            self.problem(ProblemCode.NO_DATA, None, None, "The sheet has headers but no rows below them. Add the rows, "
                          "or remove the sheet.", sheet=sheet.name, row=header.row + 1)
         return out
 
@@ -300,7 +301,7 @@ class _Reader:
             return None
         found = _lookup(given, ((a.id, a.name) for a in self.framework.areas))
         if found is None:
-            self.problem(cells, name, _unknown(given, "area", [a.name for a in self.framework.areas]))
+            self.problem(ProblemCode.UNKNOWN_NAME, cells, name, _unknown(given, "area", [a.name for a in self.framework.areas]))
         return found
 
     def sub_area(self, cells: _Cells, area: str | None) -> str | None:
@@ -310,11 +311,11 @@ class _Reader:
         found = _lookup(given, ((s.id, s.name) for s in self.framework.sub_areas))
         if found is None:
             names = (self.framework.get_area(area).sub_area if area else self.framework.sub_areas)
-            self.problem(cells, "sub_area", _unknown(given, "sub-area", [s.name for s in names]))
+            self.problem(ProblemCode.UNKNOWN_NAME, cells, "sub_area", _unknown(given, "sub-area", [s.name for s in names]))
             return None
         owner = self.framework.area_of(found)
         if area is not None and owner.id != area:
-            self.problem(cells, "sub_area",
+            self.problem(ProblemCode.CONFLICT, cells, "sub_area",
                          f"'{self.framework.get_sub_area(found).name}' is a sub-area of "
                          f"'{owner.name}', not of '{self.framework.get_area(area).name}'. Correct "
                          "the Area or the Sub-area.")
@@ -327,17 +328,17 @@ class _Reader:
             return None
         parsed = parse_date(value)
         if parsed is None:
-            self.problem(cells, name, f"'{_shorten(cells.text(name))}' is not a date. {DATE_HINT}.")
+            self.problem(ProblemCode.BAD_VALUE, cells, name, f"'{_shorten(cells.text(name))}' is not a date. {DATE_HINT}.")
         return parsed
 
     def assessment_name(self, cells: _Cells) -> str | None:
         given = cells.text("assessment")
         if not given:
-            self.problem(cells, "assessment", "The assessment is empty. Name the assessment or "
+            self.problem(ProblemCode.MISSING_VALUE, cells, "assessment", "The assessment is empty. Name the assessment or "
                          "review, such as 'IMA 2013' or 'Review 2015'.")
             return None
         if len(given) > NAME_MAX_CHARS:
-            self.problem(cells, "assessment", f"An assessment's name may have at most "
+            self.problem(ProblemCode.BAD_VALUE, cells, "assessment", f"An assessment's name may have at most "
                          f"{NAME_MAX_CHARS} characters; this one has {len(given):,}.")
             return None
         return given
@@ -371,12 +372,12 @@ class _Reader:
             where = first[("assessment", key)]
             for attribute, name in (("kind", "kind"), ("date", "date")):
                 if getattr(record, attribute) is None and not self._reported(where, name):
-                    self.problem(where, name, f"No {RATING_LABELS[name].lower()} is given for "
+                    self.problem(ProblemCode.MISSING_VALUE, where, name, f"No {RATING_LABELS[name].lower()} is given for "
                                  f"'{record.name}'. Enter it on the assessment's first row "
                                  + ("(assessment or progress review)." if name == "kind" else
                                     f"({DATE_HINT})."))
             if not record.ratings and key not in troubled:
-                self.problem(where, "rating", f"'{record.name}' rates no sub-area. Give a rating for "
+                self.problem(ProblemCode.MISSING_VALUE, where, "rating", f"'{record.name}' rates no sub-area. Give a rating for "
                              "each sub-area it assessed.")
         return list(self.assessments.values())
 
@@ -398,7 +399,7 @@ class _Reader:
         if kind:
             found = _KIND_WORDS.get(norm_key(kind))
             if found is None:
-                self.problem(cells, "kind", f"'{_shorten(kind)}' is not a kind of assessment. Use "
+                self.problem(ProblemCode.BAD_VALUE, cells, "kind", f"'{_shorten(kind)}' is not a kind of assessment. Use "
                              f"{' or '.join(KINDS)}.")
             else:
                 self.once(cells, first, record, "kind", found, f"'{record.name}' is")
@@ -416,10 +417,10 @@ class _Reader:
         rating = cells.text("rating")
         situation, progress = cells.text("situation"), cells.text("progress")
         if area is None and not cells.text("area") and not cells.text("sub_area") and (rating or situation or progress):
-            self.problem(cells, "area", "The area is empty. Give the area (and the sub-area for a "
+            self.problem(ProblemCode.MISSING_VALUE, cells, "area", "The area is empty. Give the area (and the sub-area for a "
                          "rating): " + ", ".join(a.name for a in self.framework.areas) + ".")
         if rating and sub_area is None and not cells.text("sub_area"):
-            self.problem(cells, "sub_area", "A rating needs a sub-area. Give the sub-area this row "
+            self.problem(ProblemCode.MISSING_VALUE, cells, "sub_area", "A rating needs a sub-area. Give the sub-area this row "
                          "rates, or clear the rating.")
         if area is not None:
             self.narrative(cells, first, record, area, situation, progress)
@@ -427,12 +428,12 @@ class _Reader:
             return
         rating_id = _lookup(rating, ((r.id, r.name) for r in self.framework.ratings))
         if rating_id is None:
-            self.problem(cells, "rating", _unknown(rating, "rating",
+            self.problem(ProblemCode.UNKNOWN_NAME, cells, "rating", _unknown(rating, "rating",
                                                    [r.name for r in self.framework.ratings]))
             return
         earlier = first.get(("rating", key, sub_area))
         if earlier is not None:
-            self.problem(cells, "sub_area", f"'{record.name}' already rates "
+            self.problem(ProblemCode.DUPLICATE, cells, "sub_area", f"'{record.name}' already rates "
                          f"'{self.framework.get_sub_area(sub_area).name}' on sheet '{earlier.sheet}' "
                          f"row {earlier.row}. Keep one row per assessment and sub-area.")
             return
@@ -449,7 +450,7 @@ class _Reader:
         elif before != value:
             origin = first[(attribute, norm_key(record.name))]
             shown = {"kind": str, "date": _day, "assessor": str}[attribute]
-            self.problem(cells, attribute, f"{saying} {shown(before)} on sheet '{origin.sheet}' row "
+            self.problem(ProblemCode.CONFLICT, cells, attribute, f"{saying} {shown(before)} on sheet '{origin.sheet}' row "
                          f"{origin.row} but {shown(value)} here. An assessment has one "
                          f"{RATING_LABELS[attribute].lower()}: repeat it or leave it blank.")
 
@@ -465,7 +466,7 @@ class _Reader:
                 first[(part, norm_key(record.name), area)] = cells
             elif norm_key(before) != norm_key(text):
                 origin = first[(part, norm_key(record.name), area)]
-                self.problem(cells, part, f"'{self.framework.get_area(area).name}' already has a "
+                self.problem(ProblemCode.CONFLICT, cells, part, f"'{self.framework.get_area(area).name}' already has a "
                              f"different {RATING_LABELS[part].lower()} for '{record.name}' on sheet "
                              f"'{origin.sheet}' row {origin.row}. The narrative belongs to the area: "
                              "repeat the same text on its other rows or leave them blank.")
@@ -486,7 +487,7 @@ class _Reader:
         if not text and current is _UNREAD:
             return _UNREAD   # continues a recommendation whose own row was wrong: reported there
         if not text and current is None:
-            self.problem(cells, "recommendation", "The recommendation is empty. Give the "
+            self.problem(ProblemCode.MISSING_VALUE, cells, "recommendation", "The recommendation is empty. Give the "
                          "recommendation's text on its first row; later rows may repeat it or "
                          "leave it blank.")
             return None
@@ -494,7 +495,7 @@ class _Reader:
             made_by = self.recommending_assessment(cells)
             area = self.area(cells)
             if not cells.text("area") and made_by is not None:
-                self.problem(cells, "area", "The area is empty. Give the area the recommendation "
+                self.problem(ProblemCode.MISSING_VALUE, cells, "area", "The area is empty. Give the area the recommendation "
                              "is for: " + ", ".join(a.name for a in self.framework.areas) + ".")
             if made_by is None or area is None:
                 return _UNREAD
@@ -506,7 +507,7 @@ class _Reader:
                 origin = cells
                 found[key] = (record, cells)
             if record.area != area:
-                self.problem(cells, "area", f"This recommendation is for "
+                self.problem(ProblemCode.CONFLICT, cells, "area", f"This recommendation is for "
                              f"'{self.framework.get_area(record.area).name}' on sheet "
                              f"'{origin.sheet}' row {origin.row}. A recommendation has one area.")
             current = (record, origin)
@@ -516,7 +517,7 @@ class _Reader:
                 given = cells.text(name)
                 if given and norm_key(given) not in (norm_key(record.assessment), norm_key(record.area),
                                                      norm_key(self.framework.get_area(record.area).name)):
-                    self.problem(cells, "recommendation", "The recommendation is empty but the "
+                    self.problem(ProblemCode.MISSING_VALUE, cells, "recommendation", "The recommendation is empty but the "
                                  f"{ACTION_LABELS[name].lower()} differs from the recommendation "
                                  f"above (row {origin.row}). Give this row's recommendation text.")
                     return current
@@ -531,7 +532,7 @@ class _Reader:
         resolved = self.resolve(name)
         if resolved is None:
             names = [r.name for r in self.assessments.values()] + list(self.known)
-            self.problem(cells, "assessment", _unknown(name, "assessment", names,
+            self.problem(ProblemCode.UNKNOWN_NAME, cells, "assessment", _unknown(name, "assessment", names,
                          fix="Name an assessment on the Ratings sheet or one already loaded "
                              "(kim ima show lists them)"))
         return resolved
@@ -545,7 +546,7 @@ class _Reader:
         if priority:
             found = _PRIORITY_WORDS.get(norm_key(priority))
             if found is None:
-                self.problem(cells, "priority", f"'{_shorten(priority)}' is not a priority. Use "
+                self.problem(ProblemCode.BAD_VALUE, cells, "priority", f"'{_shorten(priority)}' is not a priority. Use "
                              f"{', '.join(p.capitalize() for p in PRIORITIES)}, or leave it blank.")
             else:
                 self.detail(cells, record, origin, "priority", found, found)
@@ -558,7 +559,7 @@ class _Reader:
         if flag is not None:
             value = _flag(flag)
             if value is None:
-                self.problem(cells, "next_step", f"'{_shorten(cells.text('next_step'))}' is not Yes "
+                self.problem(ProblemCode.BAD_VALUE, cells, "next_step", f"'{_shorten(cells.text('next_step'))}' is not Yes "
                              "or No. Write Yes to list the recommendation under next steps, or leave "
                              "it blank.")
             elif value:
@@ -570,25 +571,25 @@ class _Reader:
         if before is None:
             setattr(record, attribute, value)
         elif before != value:
-            self.problem(cells, attribute, f"This recommendation already has "
+            self.problem(ProblemCode.CONFLICT, cells, attribute, f"This recommendation already has "
                          f"{ACTION_LABELS[attribute].lower()} '{_shown(self.framework, attribute, before)}' "
                          f"(sheet '{origin.sheet}' row {origin.row}), not '{shown}'. Repeat it or "
                          "leave it blank.")
 
     def later_assessment(self, cells: _Cells, record: RecommendationRecord, given: str) -> str | None:
         if norm_key(given) in YES_WORDS | NO_WORDS:
-            self.problem(cells, "repeated_at", "Give the name of the later assessment that repeated "
+            self.problem(ProblemCode.MISSING_VALUE, cells, "repeated_at", "Give the name of the later assessment that repeated "
                          "the recommendation, such as 'Review 2015', or leave it blank.")
             return None
         later = self.resolve(given)
         if later is None:
             names = [r.name for r in self.assessments.values()] + list(self.known)
-            self.problem(cells, "repeated_at", _unknown(given, "assessment", names,
+            self.problem(ProblemCode.UNKNOWN_NAME, cells, "repeated_at", _unknown(given, "assessment", names,
                          fix="Name the later assessment that repeated it"))
             return None
         made, repeated = self.dated(record.assessment), self.dated(later)
         if later == record.assessment or (made and repeated and repeated <= made):
-            self.problem(cells, "repeated_at", f"'{later}' is not later than '{record.assessment}', "
+            self.problem(ProblemCode.BAD_VALUE, cells, "repeated_at", f"'{later}' is not later than '{record.assessment}', "
                          "which made the recommendation. Name a later assessment, or leave it blank.")
             return None
         return later
@@ -598,27 +599,27 @@ class _Reader:
         details = [n for n in ("owner", "due", "status", "commentary") if cells.text(n)]
         if not text:
             if details:
-                self.problem(cells, "action", f"The action is empty but its "
+                self.problem(ProblemCode.MISSING_VALUE, cells, "action", f"The action is empty but its "
                              f"{ACTION_LABELS[details[0]].lower()} is given. Enter the action, or "
                              "clear the row's action columns.")
             return
         if any(norm_key(a.text) == norm_key(text) for a in record.actions):
-            self.problem(cells, "action", "This recommendation already has this action. Keep one "
+            self.problem(ProblemCode.DUPLICATE, cells, "action", "This recommendation already has this action. Keep one "
                          "row per action.")
             return
         owner = cells.text("owner").lower()
         if not owner:
-            self.problem(cells, "owner", "The owner is empty. Every action needs an owner: give "
+            self.problem(ProblemCode.MISSING_VALUE, cells, "owner", "The owner is empty. Every action needs an owner: give "
                          "their work email, such as jane.smith@dept.gov.uk.")
         elif len(owner) > EMAIL_MAX_CHARS or not _EMAIL.match(owner):
-            self.problem(cells, "owner", f"'{_shorten(owner)}' is not an email address. Give the "
+            self.problem(ProblemCode.BAD_VALUE, cells, "owner", f"'{_shorten(owner)}' is not an email address. Give the "
                          "owner's work email, such as jane.smith@dept.gov.uk.")
         status = NOT_STARTED
         given = cells.text("status")
         if given:
             found = _STATUS_WORDS.get(norm_key(given))
             if found is None:
-                self.problem(cells, "status", _unknown(given, "status", list(ACTION_STATUSES)))
+                self.problem(ProblemCode.UNKNOWN_NAME, cells, "status", _unknown(given, "status", list(ACTION_STATUSES)))
             else:
                 status = found
         record.actions.append(ActionRecord(text, owner, self.date(cells, "due"), status,

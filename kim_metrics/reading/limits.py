@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kim_metrics.domain.errors import KimError, ReadError
+from kim_metrics.domain.errors import KimError, ProblemCode, ReadError
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def check_size(data: bytes, file_name: str, limits: Limits) -> None:
         raise ReadError(file_name, f"This file is {len(data) / MB:,.1f} MB; uploads are limited to "
                                    f"{limits.upload_mb:g} MB. Remove other sheets, images and empty "
                                    "formatted rows, or split the return into several files, then "
-                                   "upload again.")
+                                   "upload again.", code=ProblemCode.TOO_LARGE)
 
 
 def check_extent(file_name: str, sheet: str, rows: int, columns: int, limits: Limits | None = None,
@@ -125,11 +125,11 @@ def check_extent(file_name: str, sheet: str, rows: int, columns: int, limits: Li
         return
     if rows > limits.rows_per_sheet:
         raise ReadError(file_name, f"This sheet has {rows:,} rows; a sheet may have at most "
-                                   f"{limits.rows_per_sheet:,}. " + SHRINK, sheet=sheet)
+                                   f"{limits.rows_per_sheet:,}. " + SHRINK, sheet=sheet, code=ProblemCode.TOO_LARGE)
     if rows * columns > limits.cells_per_sheet:
         raise ReadError(file_name, f"This sheet spans {rows:,} rows by {columns:,} columns "
                                    f"({rows * columns:,} cells); a sheet may span at most "
-                                   f"{limits.cells_per_sheet:,} cells. " + SHRINK, sheet=sheet)
+                                   f"{limits.cells_per_sheet:,} cells. " + SHRINK, sheet=sheet, code=ProblemCode.TOO_LARGE)
 
 
 def fits_sheet(rows: int, columns: int, limits: Limits) -> bool:
@@ -140,7 +140,7 @@ def check_sheet_count(file_name: str, count: int, limits: Limits) -> None:
     if count > limits.sheets:
         raise ReadError(file_name, f"This workbook has {count:,} sheets; a workbook may have at most "
                                    f"{limits.sheets:,}. Copy the sheets of the return into a new "
-                                   "workbook, save it and upload that.")
+                                   "workbook, save it and upload that.", code=ProblemCode.TOO_LARGE)
 
 
 def workbook_cells(sheets: Iterable[tuple[str, int, int]]) -> int:
@@ -162,19 +162,19 @@ def check_workbook(file_name: str, sheets: Iterable[tuple[str, int, int]], limit
         if len(sheets) == 1:
             raise ReadError(file_name, f"This sheet spans {rows:,} rows by {columns:,} columns ({total:,} "
                                        f"cells); a workbook may span at most {limits.workbook_cells:,} "
-                                       "cells. " + SHRINK, sheet=name)
+                                       "cells. " + SHRINK, sheet=name, code=ProblemCode.TOO_LARGE)
         raise ReadError(file_name, f"The {len(sheets):,} sheets of this workbook together span "
                                    f"{total:,} cells (rows × columns, blanks included; the largest, "
                                    f"'{name}', spans {rows * columns:,}); a workbook may span at most "
                                    f"{limits.workbook_cells:,} cells. Upload only the sheet with the "
                                    "return (copy it into a new workbook), or delete empty rows and "
-                                   "columns after your data, then upload again.")
+                                   "columns after your data, then upload again.", code=ProblemCode.TOO_LARGE)
 
 
 def too_much_shared_text(file_name: str, limits: Limits) -> ReadError:
     return ReadError(file_name, "The cells of this file repeat its shared text so often that it would "
                                 f"take more than {limits.shared_text_mb:g} MB to open; it may be built "
-                                "to exhaust the server, so it was not opened. " + RESAVE)
+                                "to exhaust the server, so it was not opened. " + RESAVE, code=ProblemCode.TOO_LARGE)
 
 
 class WorkbookTally:

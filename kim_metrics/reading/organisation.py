@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
 from kim_metrics.reading.matching import header_lookup
 from kim_metrics.domain.names import norm_key
 from kim_metrics.reading.reader import Workbook
@@ -48,7 +48,8 @@ def parse_org(workbook: Workbook) -> pd.DataFrame:
     raise ValidationError([Problem(file, None, None, None,
                                    "Could not find the organisation columns. The first sheet needs "
                                    "headers Group, Directorate, Team, Director and Information "
-                                   "managers, one row per team.")])
+                                   "managers, one row per team.",
+                                   code=ProblemCode.UNRECOGNISED_COLUMNS)])
 
 
 def _org_frame(file: str, sheet: str, rows: list[list[object]], header_row: int,
@@ -65,18 +66,20 @@ def _org_frame(file: str, sheet: str, rows: list[list[object]], header_row: int,
             if not cell.get(f):
                 problems.append(Problem(file, sheet, excel_row, labels[cols[f]],
                                         f"The {ORG_LABELS[f].lower()} is empty. Every row needs a "
-                                        "group, a directorate and a team."))
+                                        "group, a directorate and a team.",
+                                        code=ProblemCode.MISSING_VALUE))
         director = cell.get("director", "").lower()
         if director and not _EMAIL.match(director):
             problems.append(Problem(file, sheet, excel_row, labels[cols["director"]],
                                     f"'{director}' is not an email address. Give the director's "
-                                    "work email, such as jane.smith@dept.gov.uk."))
+                                    "work email, such as jane.smith@dept.gov.uk.",
+                                    code=ProblemCode.BAD_VALUE))
         ims = [e.strip().lower() for e in _SPLIT.split(cell.get("information_managers", "")) if e.strip()]
         for e in ims:
             if not _EMAIL.match(e):
                 problems.append(Problem(file, sheet, excel_row, labels[cols["information_managers"]],
                                         f"'{e}' is not an email address. Separate several emails "
-                                        "with ';'."))
+                                        "with ';'.", code=ProblemCode.BAD_VALUE))
         records.append({"team": cell.get("team", ""), "directorate": cell.get("directorate", ""),
                         "group": cell.get("group", ""), "director": director,
                         "information_managers": ims, "row": excel_row})
@@ -84,12 +87,14 @@ def _org_frame(file: str, sheet: str, rows: list[list[object]], header_row: int,
                                            "information_managers", "row"])
     if frame.empty:
         problems.append(Problem(file, sheet, header_row + 1, None,
-                                "The organisation sheet has headers but no teams. Add one row per team."))
+                                "The organisation sheet has headers but no teams. Add one row per team.",
+                                code=ProblemCode.NO_DATA))
     else:
         keys = frame.assign(d=frame["directorate"].map(norm_key), t=frame["team"].map(norm_key))
         for r in keys[keys.duplicated(["d", "t"])].itertuples():
             problems.append(Problem(file, sheet, r.row, labels[cols["team"]],
-                                    f"'{r.team}' is listed twice in '{r.directorate}'. Keep one row per team."))
+                                    f"'{r.team}' is listed twice in '{r.directorate}'. Keep one row per team.",
+                                    code=ProblemCode.DUPLICATE))
         for field in ("group", "director"):
             if field not in cols:
                 continue
@@ -98,7 +103,8 @@ def _org_frame(file: str, sheet: str, rows: list[list[object]], header_row: int,
                 first = keys[keys["d"] == d].iloc[0]
                 problems.append(Problem(file, sheet, first["row"], labels[cols[field]],
                                         f"'{first['directorate']}' is given more than one "
-                                        f"{ORG_LABELS[field].lower()}. A directorate has one."))
+                                        f"{ORG_LABELS[field].lower()}. A directorate has one.",
+                                        code=ProblemCode.CONFLICT))
     if problems:
         raise ValidationError(problems)
     return frame.drop(columns="row")

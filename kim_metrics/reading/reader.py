@@ -22,7 +22,7 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
-from kim_metrics.domain.errors import ReadError
+from kim_metrics.domain.errors import ProblemCode, ReadError
 from kim_metrics.reading.archive import check_zip
 from kim_metrics.reading.biff import check_xls, ole_streams
 from kim_metrics.reading.limits import (DAMAGED, PASSWORD, WorkbookTally, check_extent, check_size,
@@ -126,13 +126,13 @@ def _load(source: str | os.PathLike | bytes, file_name: str | None) -> tuple[byt
         return path.read_bytes(), name
     except OSError as exc:
         raise ReadError(name, f"The file could not be opened ({exc.strerror or exc}). "
-                              "Check it exists and is not open elsewhere, then try again.") from exc
+                              "Check it exists and is not open elsewhere, then try again.", code=ProblemCode.FILE_UNREADABLE) from exc
 
 
 def _sniff(data: bytes, file_name: str) -> tuple[str, str | None]:
     """The file's format and, for a CSV, its decoded text (so it is decoded only once)."""
     if not data.strip():
-        raise ReadError(file_name, _EMPTY)
+        raise ReadError(file_name, _EMPTY, code=ProblemCode.NO_DATA)
     if data.startswith(_ZIP_MAGIC):
         return _zip_format(data, file_name), None
     if data.startswith(_OLE2_MAGIC):
@@ -144,7 +144,7 @@ def _sniff(data: bytes, file_name: str) -> tuple[str, str | None]:
     if text is None:
         raise _not_a_spreadsheet(file_name)
     if not text.strip():
-        raise ReadError(file_name, _EMPTY)
+        raise ReadError(file_name, _EMPTY, code=ProblemCode.NO_DATA)
     if text.lstrip().startswith("<"):
         raise _not_a_spreadsheet(file_name, "a web page or XML file")
     return "csv", text
@@ -152,7 +152,7 @@ def _sniff(data: bytes, file_name: str) -> tuple[str, str | None]:
 
 def _not_a_spreadsheet(file_name: str, kind: str | None = None) -> ReadError:
     looks_like = f" (it looks like {kind})" if kind else ""
-    return ReadError(file_name, f"This file is not a spreadsheet{looks_like}. {_SAVE_AS}")
+    return ReadError(file_name, f"This file is not a spreadsheet{looks_like}. {_SAVE_AS}", code=ProblemCode.FILE_UNREADABLE)
 
 
 def _zip_format(data: bytes, file_name: str) -> str:
@@ -169,10 +169,10 @@ def _zip_format(data: bytes, file_name: str) -> str:
                 with archive.open(names["[content_types].xml"]) as f:
                     content_types = f.read(_CONTENT_TYPES_LIMIT).decode("utf-8", "replace")
     except _ZIP_ERRORS as exc:
-        raise ReadError(file_name, DAMAGED) from exc
+        raise ReadError(file_name, DAMAGED, code=ProblemCode.FILE_UNREADABLE) from exc
     if is_ooxml and any(n.startswith("xl/") for n in names):
         if "xl/workbook.bin" in names:
-            raise ReadError(file_name, _XLSB)
+            raise ReadError(file_name, _XLSB, code=ProblemCode.FILE_UNREADABLE)
         if "xl/vbaproject.bin" in names or "macroenabled" in content_types.lower():
             return "xlsm"
         return "xlsx"
@@ -188,7 +188,7 @@ def _ole2_format(data: bytes, file_name: str) -> str:
     # Office 2007+ files saved with a password are wrapped in an OLE2 container holding an
     # EncryptedPackage stream; the workbook inside cannot be read without the password.
     if "encryptedpackage" in streams:
-        raise ReadError(file_name, PASSWORD)
+        raise ReadError(file_name, PASSWORD, code=ProblemCode.PASSWORD_PROTECTED)
     if "workbook" in streams or "book" in streams:
         return "xls"
     if "worddocument" in streams:
@@ -259,7 +259,7 @@ def _mixed_encodings(file_name: str, bad_line: int, utf8_line: int | None = None
                                 "is not (it looks like Windows-1252, as older Excel writes), so accents "
                                 "and symbols such as £ would be stored garbled. Open the file in Excel "
                                 "and save it as 'CSV UTF-8 (Comma delimited)' or as .xlsx, check those "
-                                "lines, and upload the new copy.")
+                                "lines, and upload the new copy.", code=ProblemCode.FILE_UNREADABLE)
 
 
 def _read_csv(text: str, file_name: str) -> Sheet:
@@ -275,10 +275,10 @@ def _read_csv(text: str, file_name: str) -> Sheet:
             raise ReadError(file_name, f"Line {reader.line_num} has a cell longer than "
                                        f"{csv.field_size_limit():,} characters. Shorten it (put long "
                                        "evidence in a document and give its link instead) and upload "
-                                       "again.") from exc
+                                       "again.", code=ProblemCode.TOO_LARGE) from exc
         raise ReadError(file_name, f"This CSV file could not be read: {exc} (line {reader.line_num}). "
                                    "Open it in Excel, save it again as .csv or .xlsx, and upload "
-                                   "the new copy.") from exc
+                                   "the new copy.", code=ProblemCode.FILE_UNREADABLE) from exc
     check_extent(file_name, file_name, len(rows), max(map(len, rows), default=0))
     return Sheet(name=file_name, rows=rows)
 
@@ -329,10 +329,10 @@ def _calamine_errors(file_name: str, sheet: str | None = None) -> Iterator[None]
     try:
         yield
     except PasswordError as exc:
-        raise ReadError(file_name, PASSWORD, sheet=sheet) from exc
+        raise ReadError(file_name, PASSWORD, sheet=sheet, code=ProblemCode.PASSWORD_PROTECTED) from exc
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
         # Besides its own CalamineError family, calamine can fail on a malformed file with a
         # Rust panic, which pyo3 raises as PanicException: a BaseException, not an Exception.
-        raise ReadError(file_name, DAMAGED, sheet=sheet) from exc
+        raise ReadError(file_name, DAMAGED, sheet=sheet, code=ProblemCode.FILE_UNREADABLE) from exc

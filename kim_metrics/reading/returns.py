@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kim_metrics.domain.criteria import CriteriaSet
-from kim_metrics.domain.errors import Problem, UsageError, ValidationError
+from kim_metrics.domain.errors import Problem, ProblemCode, UsageError, ValidationError
 from kim_metrics.reading.matching import _shorten, criterion_lookup, header_lookup, norm_keys, parse_scores
 from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.reading.reader import Sheet, Workbook
@@ -153,10 +153,11 @@ def parse_return(workbook: Workbook, criteria: CriteriaSet, org: pd.DataFrame,
                                            f"The visible sheets are empty; the data is on hidden sheet "
                                            f"'{hidden[0]}'. Unhide it (right-click a sheet tab, then "
                                            "Unhide) or copy the scores to a visible sheet, and upload "
-                                           "again.")])
+                                           "again.", code=ProblemCode.NO_DATA)])
         raise ValidationError([Problem(file, None, None, None,
                                        "The file has no data. Fill in the template (one row per team "
-                                       "and criterion) and upload it again.")])
+                                       "and criterion) and upload it again.",
+                                       code=ProblemCode.NO_DATA)])
     if not usable:
         sheet, header = max(headers, key=lambda sh: len(sh[1].columns) if sh[1] else -1)
         problems.append(_missing_columns_problem(file, sheet, header, criteria))
@@ -167,7 +168,7 @@ def parse_return(workbook: Workbook, criteria: CriteriaSet, org: pd.DataFrame,
         if frame.empty:
             problems.append(Problem(file, sheet.name, header.row + 1, None,
                                     "The sheet has headers but no rows of scores below them. "
-                                    "Add one row per team and criterion."))
+                                    "Add one row per team and criterion.", code=ProblemCode.NO_DATA))
             continue
         frame["sheet"] = sheet.name
         frames.append(frame)
@@ -202,7 +203,7 @@ def _missing_columns_problem(file: str, sheet: Sheet, header: _Header | None,
         f"Found: {', '.join(found[:12]) or 'no headers'}. Use the template's headers (Group, "
         "Directorate, Team, Criterion, Score, Evidence, Evidence link, Comment), one score column "
         f"per criterion ({', '.join(c.name for c in criteria)}), or map your own headers "
-        '(for example --map Team="Organisation Name").')
+        '(for example --map Team="Organisation Name").', code=ProblemCode.UNRECOGNISED_COLUMNS)
 
 
 def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:
@@ -305,7 +306,7 @@ def _match_teams(data: pd.DataFrame, org: pd.DataFrame, file: str,
     for r in data.loc[missing_team].drop_duplicates(["sheet", "row"]).itertuples():
         problems.append(Problem(file, r.sheet, r.row, r.team_column,
                                 "The team is empty. Enter the team's name as it appears in the "
-                                "organisation structure."))
+                                "organisation structure.", code=ProblemCode.MISSING_VALUE))
     data["team_key"] = norm_keys(data["team"])
     data["directorate_key"] = norm_keys(data["directorate"])
     if org.empty:
@@ -336,7 +337,7 @@ def _match_teams(data: pd.DataFrame, org: pd.DataFrame, file: str,
                    + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
                    + "Use the team's name as the organisation structure gives it, or ask the "
                    "KIM team to add the team.")
-        problems.append(Problem(file, r.sheet, r.row, r.team_column, msg))
+        problems.append(Problem(file, r.sheet, r.row, r.team_column, msg, code=ProblemCode.UNKNOWN_TEAM))
     data = data.loc[found]
     return data, pd.DataFrame(columns=["team", "directorate", "group"])
 
@@ -369,7 +370,8 @@ def _check_scores(data: pd.DataFrame, criteria: CriteriaSet, file: str,
                    + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
                    + "Use a criterion's id, name or alias: "
                    + ", ".join(c.name for c in criteria) + ".")
-        problems.append(Problem(file, r.sheet, r.row, r.criterion_column, msg))
+        problems.append(Problem(file, r.sheet, r.row, r.criterion_column, msg,
+                                code=ProblemCode.UNKNOWN_CRITERION))
     known = data.loc[~unknown]
     if "missing_column" in known.columns:
         absent = known["missing_column"].fillna(False).astype(bool)
@@ -378,14 +380,15 @@ def _check_scores(data: pd.DataFrame, criteria: CriteriaSet, file: str,
             first = known.loc[absent & (known["criterion"] == cid)].iloc[0]
             problems.append(Problem(file, first["sheet"], None, c.name,
                                     f"There is no score column for '{c.name}'. Add a column headed "
-                                    f"'{c.name}' (or its id '{c.id}') with a score for every team."))
+                                    f"'{c.name}' (or its id '{c.id}') with a score for every team.",
+                                    code=ProblemCode.MISSING_COLUMN))
         known = known.loc[~absent]
     values, messages = parse_scores(known["claimed_raw"], known["criterion"], criteria)
     data["claimed"] = values.reindex(data.index)
     bad = messages.notna()
     for (sheet, row, col), msg in zip(known.loc[bad, ["sheet", "row", "score_column"]].itertuples(index=False),
                                       messages[bad]):
-        problems.append(Problem(file, sheet, row, col, msg))
+        problems.append(Problem(file, sheet, row, col, msg, code=ProblemCode.BAD_SCORE))
     data["claimed_raw"] = data["claimed_raw"].map(lambda v: "" if v is None else str(v).strip())
 
 
@@ -401,7 +404,8 @@ def _check_duplicates(data: pd.DataFrame, criteria: CriteriaSet, file: str,
         problems.append(Problem(
             file, r.sheet, r.row, r.criterion_column or r.score_column,
             f"'{r.team}' already has a score for '{criteria.get(r.criterion).name}' on "
-            f"sheet '{orig['sheet']}' row {orig['row']}. Keep one row per team and criterion."))
+            f"sheet '{orig['sheet']}' row {orig['row']}. Keep one row per team and criterion.",
+            code=ProblemCode.DUPLICATE))
 
 
 def _check_complete(data: pd.DataFrame, criteria: CriteriaSet, file: str,
@@ -418,4 +422,4 @@ def _check_complete(data: pd.DataFrame, criteria: CriteriaSet, file: str,
         problems.append(Problem(
             file, info.at[team_id, "sheet"], None, None,
             f"'{info.at[team_id, 'team']}' has no score for '{criteria.get(cid).name}'. Every team "
-            "needs a row for each criterion; add one."))
+            "needs a row for each criterion; add one.", code=ProblemCode.MISSING_SCORE))

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from kim_metrics.domain.errors import Problem
+from kim_metrics.domain.errors import Problem, ProblemCode
 from kim_metrics.reading.limits import NAME_MAX_CHARS, current_limits
 
 # --- control characters ------------------------------------------------------------------
@@ -134,5 +134,5 @@ def text_problems(data: pd.DataFrame, file: str, labels: Mapping[str, str], *,
             else:
                 msg = (f"This cell holds {n:,} characters; a cell may hold at most {limit:,}. "
                        "Shorten it: put long evidence in a document and give its link instead.")
-            problems.append(Problem(file, r.sheet, r.row, labels[field], msg))
+            problems.append(Problem(file, r.sheet, r.row, labels[field], msg, code=ProblemCode.TOO_LARGE))
     return problems

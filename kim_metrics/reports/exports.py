@@ -25,6 +25,7 @@ from kim_metrics.domain.league import league_records
 from kim_metrics.domain.statuses import StatusSet, rag_style
 from kim_metrics.reports.cells import cell_value, neutralise_workbook
 from kim_metrics.reports.registry import Renderer, register
+from kim_metrics.domain.frames import PERCENT, RAG, criterion_column
 
 CSV_TYPE = "text/csv; charset=utf-8"
 JSON_TYPE = "application/json"
@@ -51,7 +52,8 @@ def league_frame(table: pd.DataFrame, criteria: CriteriaSet, level: str) -> pd.D
     if level != "team":
         out["Teams returned"] = table["returned_teams"].astype(str) + " of " + table["teams"].astype(str)
     for c in criteria:
-        out[c.name] = table[f"{c.id}.rag"].where(table[f"{c.id}.percent"].notna(), NO_RETURN)
+        out[c.name] = table[criterion_column(c.id, RAG)].where(
+            table[criterion_column(c.id, PERCENT)].notna(), NO_RETURN)
     if level == "team":
         out["Unevidenced claims"] = table["unevidenced"]
     if level == "directorate":

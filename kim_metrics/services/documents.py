@@ -26,6 +26,7 @@ from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, Actor, require
 from kim_metrics.services import admin as admin_service
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
+from kim_metrics.domain.frames import PERCENT, criterion_column
 
 
 # League exports ------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ def board_data(engine: Engine, round_label: str | None = None, written: date | N
     for earlier in list(trend["round"])[-HISTORY_ROUNDS:]:
         then = by_team if earlier == label else league_service.league(engine, earlier, "team")
         row = rollup(_as_teams(then), then.criteria, None).iloc[0]
-        history[earlier] = {c.id: row.get(f"{c.id}.percent") for c in then.criteria}
+        history[earlier] = {c.id: row.get(criterion_column(c.id, PERCENT)) for c in then.criteria}
     return BoardData(round=label, previous=by_team.previous.label if by_team.previous else None,
                      criteria=by_team.criteria, teams=by_team.table, directorates=by_directorate.table,
                      scores=scored.scores, trend=trend.reset_index(drop=True), department=department,

@@ -33,6 +33,7 @@ from kim_metrics.services import common
 from kim_metrics.services import league as league_service
 from kim_metrics.storage import ima as store
 from kim_metrics.storage.ima import SavedIma
+from kim_metrics.domain.frames import PERCENT, RAG, criterion_column
 
 EDITORS = frozenset({ADMIN})
 READERS = frozenset({ADMIN, EXECUTIVE, DIRECTOR})
@@ -227,12 +228,12 @@ def league_evidence(engine: Engine, mapping: Mapping[str, str] | None = None,
                 for cid, target in mapping.items():
                     if target != sub.id or cid not in criteria.ids:
                         continue
-                    percent = department.get(f"{cid}.percent")
+                    percent = department.get(criterion_column(cid, PERCENT))
                     has = percent is not None and not pd.isna(percent)
                     rows.append({"sub_area_id": sub.id, "criterion_id": cid,
                                  "criterion": criteria.get(cid).name, "round": rnd.label,
                                  "percent": float(percent) if has else None,
-                                 "status": department.get(f"{cid}.rag") if has else None})
+                                 "status": department.get(criterion_column(cid, RAG)) if has else None})
     return LeagueEvidence(tuple(labels), pd.DataFrame(rows, columns=[
         "sub_area_id", "criterion_id", "criterion", "round", "percent", "status"]), dict(mapping))
 

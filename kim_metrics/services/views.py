@@ -37,15 +37,15 @@ from kim_metrics.storage import rounds as round_store
 from kim_metrics.storage import scores as score_store
 from kim_metrics.domain.access import Actor, redact
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
-from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
+from kim_metrics.domain.errors import NotFoundError, Problem, ProblemCode, ValidationError
 from kim_metrics.reports.exports import league_frame
 from kim_metrics.domain.names import norm_key
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import FIELD_LABELS, FIELDS, LONG_REQUIRED
 from kim_metrics.domain.scoring import CHALLENGED, SCORE_DECIMALS, score_rows, team_scores
+from kim_metrics.domain.frames import ACTION_COLUMNS, PERCENT, RAG, criterion_column
 
 GAIN_DECIMALS = 2
-UNKNOWN_COLUMNS_TEXT = "could not find the columns"
 
 
 # Headline figures --------------------------------------------------------------------------
@@ -142,10 +142,6 @@ def directorate_history(engine: Engine, directorate: str) -> pd.DataFrame:
     return directorate_standing(tables, directorate)
 
 
-ACTION_COLUMNS = ["team_id", "team", "criterion", "criterion_name", "kind", "now", "rag",
-                  "target", "target_rag", "action", "team_gain", "gain"]
-
-
 def improvement_actions(teams: pd.DataFrame, scores: pd.DataFrame, criteria: CriteriaSet,
                         directorate: str | None = None) -> pd.DataFrame:
     """What each team must do next on each criterion that is not at the top status.
@@ -215,7 +211,8 @@ def rag_matrix(teams: pd.DataFrame, criteria: CriteriaSet, *, label: str = "team
     out = pd.DataFrame(index=teams[label].to_numpy())
     out.index.name = label
     for c in criteria:
-        words = teams[f"{c.id}.rag"].where(teams[f"{c.id}.percent"].notna(), NO_RETURN)
+        words = teams[criterion_column(c.id, RAG)].where(teams[criterion_column(c.id, PERCENT)].notna(),
+                                                         NO_RETURN)
         out[c.name] = words.to_numpy()
     return out
 
@@ -225,7 +222,7 @@ def percent_matrix(teams: pd.DataFrame, criteria: CriteriaSet, *, label: str = "
     out = pd.DataFrame(index=teams[label].to_numpy())
     out.index.name = label
     for c in criteria:
-        out[c.name] = teams[f"{c.id}.percent"].astype(float).to_numpy()
+        out[c.name] = teams[criterion_column(c.id, PERCENT)].astype(float).to_numpy()
     return out
 
 
@@ -298,7 +295,8 @@ def team_detail(engine: Engine, team_id: int, round_label: str | None = None, *,
         team = team_scores(scored, info, criteria).iloc[0]
         entry = {"round": rnd.label, "score": _float(team["score"]), "rag": team["rag"]}
         for c in criteria:
-            entry[c.name] = team[f"{c.id}.rag"] if pd.notna(team[f"{c.id}.percent"]) else NO_RETURN
+            entry[c.name] = (team[criterion_column(c.id, RAG)]
+                             if pd.notna(team[criterion_column(c.id, PERCENT)]) else NO_RETURN)
         per_round.append(entry)
         for s in scored.itertuples(index=False):
             c = criteria.get(s.criterion)
@@ -380,7 +378,7 @@ def problems_frame(error: ValidationError | Sequence[Problem]) -> pd.DataFrame:
 def unknown_columns(error: ValidationError) -> Problem | None:
     """The problem saying the return's columns were not recognised, if that is what went wrong."""
     for p in error.problems:
-        if UNKNOWN_COLUMNS_TEXT in p.message.lower():
+        if p.code is ProblemCode.UNRECOGNISED_COLUMNS:
             return p
     return None
 

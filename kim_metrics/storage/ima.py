@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
 from kim_metrics.domain.ima import Narrative
-from kim_metrics.domain.errors import NotFoundError, ValidationError, Problem
+from kim_metrics.domain.errors import NotFoundError, ValidationError, Problem, ProblemCode
 from kim_metrics.domain.ima import (CLOSED, DEFAULT_FRAMEWORK_PATH, Assessment, Framework,
                                     parse_framework, status_change_problem)
 from kim_metrics.reading.ima_workbook import ParsedIma
@@ -110,7 +110,8 @@ def save_framework(engine: Engine, toml_text: str, actor: str, *, file_name: str
     with write_transaction(engine) as conn:
         problems = framework_problems(conn, framework)
         if problems:
-            raise ValidationError([Problem(file_name, None, None, None, p) for p in problems])
+            raise ValidationError([Problem(file_name, None, None, None, p, code=ProblemCode.CONFLICT)
+                                   for p in problems])
         before = conn.scalar(select(ImaFramework.toml).order_by(ImaFramework.id.desc()).limit(1))
         conn.execute(insert(ImaFramework).values(toml=toml_text, loaded_by=actor, loaded_at=utcnow()))
         audit.record(conn, actor=actor, action=FRAMEWORK_LOADED, target="IMA framework",
@@ -328,7 +329,8 @@ def update_action(engine: Engine, action_id: int, *, actor: str, status: str | N
         if status is not None and status != before["status"]:
             problem = status_change_problem(before["status"], status)
             if problem:
-                raise ValidationError([Problem(f"plan action {action_id}", None, None, "status", problem)])
+                raise ValidationError([Problem(f"plan action {action_id}", None, None, "status", problem,
+                                                   code=ProblemCode.NOT_ALLOWED)])
             values["status"] = status
             if status == CLOSED:
                 values.update(closed_by=actor, closed_at=utcnow())

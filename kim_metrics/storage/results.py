@@ -27,6 +27,7 @@ from kim_metrics.storage.models import Round, RoundResult
 from kim_metrics.storage.organisation import org_frame, round_teams
 from kim_metrics.storage.rounds import RoundInfo, list_rounds
 from kim_metrics.storage.scores import round_scores
+from kim_metrics.domain.frames import STATUS_COUNT_PREFIX
 
 TEAM, DEPARTMENT = "team", "department"
 UNIT_LEVELS = ("directorate", "group")
@@ -192,7 +193,8 @@ def department_trend(conn: Connection) -> pd.DataFrame:
     out = []
     for label, start, data in conn.execute(stmt).all():
         row = _unpack(data).iloc[0]
-        counts = {c.removeprefix("teams."): int(row[c]) for c in row.index if c.startswith("teams.")}
+        counts = {c.removeprefix(STATUS_COUNT_PREFIX): int(row[c]) for c in row.index
+                  if c.startswith(STATUS_COUNT_PREFIX)}
         score = row["score"]
         out.append({"round": label, "start_date": start,
                     "score": None if pd.isna(score) else float(score), **counts})

@@ -20,7 +20,7 @@ from kim_metrics.services import scores as score_service
 from kim_metrics.storage.engine import make_engine
 
 from ..test_pages import filled_return
-from .conftest import ARTIFACTS, IDLE, open_page, shot
+from tests.support.browser import ARTIFACTS, IDLE, open_page, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

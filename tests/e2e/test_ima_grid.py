@@ -12,7 +12,7 @@ from kim_metrics.domain.statuses import contrast_ratio
 from kim_metrics.services import ima
 from kim_metrics.storage.engine import make_engine
 
-from .conftest import open_page, shot
+from tests.support.browser import open_page, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

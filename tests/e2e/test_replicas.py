@@ -16,9 +16,9 @@ from kim_metrics.domain.access import local_admin
 from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.storage.schema import ensure_schema
-from tests.conftest import FULL_MARKS, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, long_rows, write_csv
 
-from .conftest import IDLE, ROOT, run_dashboard, shot
+from tests.support.browser import IDLE, ROOT, run_dashboard, shot
 
 POSTGRES_ENV = "KIM_TEST_POSTGRES_URL"
 ROUND = "2026-Q3"

@@ -10,7 +10,7 @@ import pytest
 
 from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.engine import make_engine
-from tests.e2e.conftest import ARTIFACTS, IDLE, run_dashboard, shot
+from tests.support.browser import ARTIFACTS, IDLE, run_dashboard, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -15,6 +15,7 @@ from datetime import date
 import pandas as pd
 
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
+from kim_metrics.domain.frames import PERCENT, criterion_column
 
 TOP_N = 10
 MOVERS_N = 5
@@ -101,7 +102,7 @@ class BoardData:
             counts = mine["rag"].value_counts()
             rows.append({"id": c.id, "name": c.name,
                          **{s: int(counts.get(s, 0)) for s in self.criteria.rag.levels},
-                         "percent": self.department.get(f"{c.id}.percent")})
+                         "percent": self.department.get(criterion_column(c.id, PERCENT))})
         return pd.DataFrame(rows)
 
     def weakest(self) -> dict | None:

@@ -27,7 +27,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from kim_metrics.storage.models import Base
-from tests.conftest import FULL_MARKS, RETURN_HEADERS
+from tests.support.returns import FULL_MARKS, RETURN_HEADERS
 
 ROUND = "2026-Q3"
 ORG = pd.DataFrame({

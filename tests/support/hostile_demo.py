@@ -27,7 +27,7 @@ ROUND = "2026-Q3"
 PAYLOADS = ['=HYPERLINK("http://evil","x")', "+1+1", "@SUM(A1)", "-2+3", "\tcmd"]
 EVIL_TEAM = '=HYPERLINK("http://evil","Click me")'
 EVIL_DIRECTORATE = "Estates and Security Directorate"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 def build_demo_db(folder: Path):
