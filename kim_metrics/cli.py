@@ -22,6 +22,7 @@ from kim_metrics.services import league as league_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import review as review_service
 from kim_metrics.cli_ima import register as register_ima
+from kim_metrics.cli_loop import register as register_loop
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
 from kim_metrics.storage.engine import make_engine
@@ -112,14 +113,20 @@ def _parser() -> argparse.ArgumentParser:
 
     letters = sub.add_parser("letters", parents=[common], help="write one letter per directorate")
     letters.add_argument("--round", help="default: the latest round")
-    letters.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the letters")
+    letters.add_argument("-o", "--output", metavar="DIR", help="folder for the letters")
     letters.add_argument("--format", choices=formats("letter"), default="docx")
     letters.add_argument("--directorate", help="write only this directorate's letter")
+    letters.add_argument("--send", action="store_true",
+                         help="email each director their letter as a PDF (each once per round)")
+    letters.add_argument("--dry-run", action="store_true", help="with --send: list what would be sent")
     letters.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
     board = sub.add_parser("boardpack", parents=[common], help="write the board pack (PDF)")
     board.add_argument("--round", help="default: the latest round")
-    board.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    board.add_argument("-o", "--output", metavar="FILE.pdf")
+    board.add_argument("--send", action="append", metavar="EMAIL",
+                       help="email the board pack to this address (repeat for more; each once per round)")
+    board.add_argument("--dry-run", action="store_true", help="with --send: list what would be sent")
     board.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
     rounds = sub.add_parser("rounds", parents=[common], help="the round calendar: list, open, close, reopen")
@@ -142,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("file")
     res.add_argument("--force", action="store_true", help="replace a database that already holds data")
     register_ima(sub, common, COMMANDS)
+    register_loop(sub, common, COMMANDS)
     return parser
 
 
@@ -444,9 +452,35 @@ def cmd_roles(engine, args) -> int:
     return EXIT_OK
 
 
+def _send_documents(args, send) -> int:
+    """Send through the mail service the environment sets up (none needed for a dry run)."""
+    from kim_metrics.cli_loop import print_report
+    from kim_metrics.delivery import transport_from_settings
+    if args.dry_run:
+        report = send(None)
+    else:
+        with transport_from_settings() as transport:
+            report = send(transport)
+    print_report(report)
+    return EXIT_INVALID if report.failed else EXIT_OK
+
+
 def cmd_letters(engine, args) -> int:
     from kim_metrics.reports.letters import letter_file_name, render_letter
     from kim_metrics.services.documents import letter_data, write_letters
+    if args.send:
+        from kim_metrics.services.mailouts import send_letters
+
+        def send(transport):
+            report, without = send_letters(engine, args.round, actor=_reader(engine, args),
+                                           transport=transport, dry_run=args.dry_run)
+            for name in without:
+                print(f"No letter sent for {name}: the organisation names no director for it.",
+                      file=sys.stderr)
+            return report
+        return _send_documents(args, send)
+    if not args.output:
+        raise UsageError("Give -o DIR for the letters, or --send to email them to the directors.")
     if not args.directorate:
         paths = write_letters(engine, args.round, args.output, args.format, actor=_reader(engine, args))
         print(f"Wrote {len(paths)} letters to {args.output}.")
@@ -464,6 +498,13 @@ def cmd_letters(engine, args) -> int:
 
 def cmd_boardpack(engine, args) -> int:
     from kim_metrics.services.documents import write_boardpack
+    if args.send:
+        from kim_metrics.services.mailouts import send_boardpack
+        return _send_documents(args, lambda transport: send_boardpack(
+            engine, args.round, args.send, actor=_reader(engine, args), transport=transport,
+            dry_run=args.dry_run))
+    if not args.output:
+        raise UsageError("Give -o FILE.pdf for the board pack, or --send EMAIL to email it.")
     path = write_boardpack(engine, args.round, args.output, actor=_reader(engine, args))
     print(f"Wrote {path}")
     return EXIT_OK
