@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from kim_metrics.services import league as league_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import review as review_service
 from kim_metrics.cli_ima import register as register_ima
+from kim_metrics.cli_loop import register as register_loop
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
 from kim_metrics.storage.engine import make_engine
@@ -111,19 +113,30 @@ def _parser() -> argparse.ArgumentParser:
 
     letters = sub.add_parser("letters", parents=[common], help="write one letter per directorate")
     letters.add_argument("--round", help="default: the latest round")
-    letters.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the letters")
+    letters.add_argument("-o", "--output", metavar="DIR", help="folder for the letters")
     letters.add_argument("--format", choices=formats("letter"), default="docx")
     letters.add_argument("--directorate", help="write only this directorate's letter")
+    letters.add_argument("--send", action="store_true",
+                         help="email each director their letter as a PDF (each once per round)")
+    letters.add_argument("--dry-run", action="store_true", help="with --send: list what would be sent")
     letters.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
     board = sub.add_parser("boardpack", parents=[common], help="write the board pack (PDF)")
     board.add_argument("--round", help="default: the latest round")
-    board.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    board.add_argument("-o", "--output", metavar="FILE.pdf")
+    board.add_argument("--send", action="append", metavar="EMAIL",
+                       help="email the board pack to this address (repeat for more; each once per round)")
+    board.add_argument("--dry-run", action="store_true", help="with --send: list what would be sent")
     board.add_argument("--as", dest="reader", metavar="EMAIL", help=READER_HELP)
 
-    rounds = sub.add_parser("rounds", parents=[common], help="list rounds, or open one")
+    rounds = sub.add_parser("rounds", parents=[common], help="the round calendar: list, open, close, reopen")
     rounds.add_argument("--open", metavar="ROUND", help="open a round with the criteria in force")
+    rounds.add_argument("--deadline", metavar="YYYY-MM-DD", type=_date_arg,
+                        help="with --open: the date returns are due (later returns are marked late)")
+    rounds.add_argument("--close", metavar="ROUND", help="close a round: it takes no more returns")
+    rounds.add_argument("--reopen", metavar="ROUND", help="reopen a closed round (admin; audited)")
     rounds.add_argument("--delete", metavar="ROUND", help="delete a round that has no returns")
+    rounds.add_argument("--format", choices=("table", "json"), default="table")
     rounds.add_argument("--as", dest="actor", metavar="EMAIL")
 
     reb = sub.add_parser("rebuild", parents=[common], help="recompute the stored scores, statuses and ranks")
@@ -136,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("file")
     res.add_argument("--force", action="store_true", help="replace a database that already holds data")
     register_ima(sub, common, COMMANDS)
+    register_loop(sub, common, COMMANDS)
     return parser
 
 
@@ -257,8 +271,9 @@ def cmd_template(engine, args) -> int:
                            + (f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""))
         teams = matches
     try:
+        rnd = admin_service.find_round(engine, args.round)
         write_template(args.output, criteria=criteria, teams=teams, round_label=args.round,
-                       directorate=args.directorate)
+                       directorate=args.directorate, deadline=rnd.deadline if rnd else None)
     except OSError as exc:
         raise KimError(f"Cannot write {args.output}: {exc.strerror}.") from None
     print(f"Wrote {args.output}: {len(teams)} teams × {len(criteria)} criteria for {args.round}.")
@@ -323,18 +338,59 @@ def cmd_league(engine, args) -> int:
     return EXIT_OK
 
 
+def _date_arg(text: str) -> date:
+    """A date typed as YYYY-MM-DD; argparse reports anything else as a usage error."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD, "
+                                         "for example 2026-10-14") from None
+
+
 def cmd_rounds(engine, args) -> int:
+    who = args.actor or LOCAL_ADMIN
+    chosen = [a for a in ("open", "close", "reopen", "delete") if getattr(args, a)]
+    if len(chosen) > 1:
+        raise UsageError("Give one of --open, --close, --reopen or --delete at a time.")
+    if args.deadline and not args.open:
+        raise UsageError("--deadline goes with --open ROUND (for a round already open, it sets "
+                         "that round's deadline).")
     if args.open:
-        rnd, opened = admin_service.open_round(engine, args.open, actor=args.actor or LOCAL_ADMIN)
+        rnd, opened = admin_service.open_round(engine, args.open, actor=who)
+        if args.deadline:
+            rnd = admin_service.set_deadline(engine, rnd.label, args.deadline, actor=who)
+        due = f"; returns due by {rnd.deadline:%d %b %Y}" if rnd.deadline else ""
         print(f"{'Opened' if opened else 'Already open:'} round {rnd.label} (criteria version "
-              f"{rnd.criteria_version_id}).")
+              f"{rnd.criteria_version_id}){due}.")
+        return EXIT_OK
+    if args.close:
+        rnd, closed = admin_service.close_round(engine, args.close, actor=who)
+        print(f"{'Closed' if closed else 'Already closed:'} round {rnd.label}; it takes no more returns "
+              f"until an admin reopens it (kim rounds --reopen {rnd.label}).")
+        return EXIT_OK
+    if args.reopen:
+        rnd, reopened = admin_service.reopen_round(engine, args.reopen, actor=who)
+        print(f"{'Reopened' if reopened else 'Not closed:'} round {rnd.label}; it takes returns.")
         return EXIT_OK
     if args.delete:
-        admin_service.delete_round(engine, args.delete, actor=args.actor or LOCAL_ADMIN)
+        admin_service.delete_round(engine, args.delete, actor=who)
         print(f"Deleted round {normalise_label(args.delete)}.")
         return EXIT_OK
-    for rnd in league_service.rounds(engine):
-        print(f"{rnd.label}\topened {rnd.opened_at:%d %b %Y} by {rnd.opened_by}")
+    calendar = admin_service.round_calendar(engine)
+    if args.format == "json":
+        rows = [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
+                for row in calendar.to_dict("records")]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if calendar.empty:
+        print("No rounds yet. Open one with `kim rounds --open 2026-Q3 --deadline 2026-10-14`.")
+        return EXIT_OK
+    shown = calendar.assign(
+        starts=calendar["starts"].map(lambda d: f"{d:%d %b %Y}"),
+        deadline=calendar["deadline"].map(lambda d: f"{d:%d %b %Y}" if d is not None and not pd.isna(d) else "none"),
+        closed=calendar["closed"].map({True: "closed", False: "open"}))
+    shown.columns = ["Round", "Starts", "Deadline", "Closed", "Teams returned", "Teams"]
+    print(shown.to_string(index=False))
     return EXIT_OK
 
 
@@ -396,9 +452,35 @@ def cmd_roles(engine, args) -> int:
     return EXIT_OK
 
 
+def _send_documents(args, send) -> int:
+    """Send through the mail service the environment sets up (none needed for a dry run)."""
+    from kim_metrics.cli_loop import print_report
+    from kim_metrics.delivery import transport_from_settings
+    if args.dry_run:
+        report = send(None)
+    else:
+        with transport_from_settings() as transport:
+            report = send(transport)
+    print_report(report)
+    return EXIT_INVALID if report.failed else EXIT_OK
+
+
 def cmd_letters(engine, args) -> int:
     from kim_metrics.reports.letters import letter_file_name, render_letter
     from kim_metrics.services.documents import letter_data, write_letters
+    if args.send:
+        from kim_metrics.services.mailouts import send_letters
+
+        def send(transport):
+            report, without = send_letters(engine, args.round, actor=_reader(engine, args),
+                                           transport=transport, dry_run=args.dry_run)
+            for name in without:
+                print(f"No letter sent for {name}: the organisation names no director for it.",
+                      file=sys.stderr)
+            return report
+        return _send_documents(args, send)
+    if not args.output:
+        raise UsageError("Give -o DIR for the letters, or --send to email them to the directors.")
     if not args.directorate:
         paths = write_letters(engine, args.round, args.output, args.format, actor=_reader(engine, args))
         print(f"Wrote {len(paths)} letters to {args.output}.")
@@ -416,6 +498,13 @@ def cmd_letters(engine, args) -> int:
 
 def cmd_boardpack(engine, args) -> int:
     from kim_metrics.services.documents import write_boardpack
+    if args.send:
+        from kim_metrics.services.mailouts import send_boardpack
+        return _send_documents(args, lambda transport: send_boardpack(
+            engine, args.round, args.send, actor=_reader(engine, args), transport=transport,
+            dry_run=args.dry_run))
+    if not args.output:
+        raise UsageError("Give -o FILE.pdf for the board pack, or --send EMAIL to email it.")
     path = write_boardpack(engine, args.round, args.output, actor=_reader(engine, args))
     print(f"Wrote {path}")
     return EXIT_OK

@@ -10,6 +10,7 @@ from kim_metrics.services import views as insights
 from kim_metrics.domain.access import visible_org
 from kim_metrics.reports.files import letter_file_name
 from kim_metrics.services.documents import directorate_letter
+from pages import _actions as tracked
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -152,6 +153,8 @@ else:
     st.table(ui.styled(view.reset_index(drop=True), ["Status now", "Status then"],
                        decimals={"Directorate score rises by": 2},
                        statuses=criteria.rag.statuses).hide(axis="index"))
+    tracked.adopt_form(actor, round_label, directorate, actions)
+tracked.committed_actions(actor, directorate=directorate)
 
 # Trend -------------------------------------------------------------------------------------
 st.header("Trend over rounds")

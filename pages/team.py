@@ -16,6 +16,7 @@ from kim_metrics.domain.access import visible_org
 from kim_metrics.domain.errors import KimError
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.domain.scoring import CHALLENGED, VERIFIED
+from pages import _actions as tracked
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -127,6 +128,8 @@ def review_form(c) -> None:
                     st.success(f"Saved: {criterion.name} {status}.")
                     st.rerun()
 
+
+tracked.committed_actions(actor, team_id=team_id, heading="Actions")
 
 st.subheader("Each criterion")
 for c in detail.criteria.itertuples(index=False):

@@ -55,8 +55,9 @@ def my_directorates(org: pd.DataFrame, email: str) -> list[str]:
 
 def template_bytes(engine, org: pd.DataFrame, round_label: str, directorate: str | None) -> bytes:
     criteria = admin_service.round_criteria(engine, round_label)
+    rnd = admin_service.find_round(engine, round_label)
     return write_template(io.BytesIO(), criteria=criteria, teams=org, round_label=round_label,
-                          directorate=directorate)
+                          directorate=directorate, deadline=rnd.deadline if rnd else None)
 
 
 def check(engine, data: bytes, name: str, round_label: str, mapping: dict | None, user: str) -> dict:

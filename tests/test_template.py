@@ -4,6 +4,7 @@ its drop-downs cover every Score cell, and its guidance names every criterion.""
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -31,7 +32,8 @@ def org() -> pd.DataFrame:
 @pytest.fixture
 def template(tmp_path: Path, criteria: CriteriaSet, org: pd.DataFrame) -> Path:
     path = tmp_path / "finance-2026-Q3.xlsx"
-    write_template(path, criteria=criteria, teams=org, round_label=ROUND, directorate=DIRECTORATE)
+    write_template(path, criteria=criteria, teams=org, round_label=ROUND, directorate=DIRECTORATE,
+                   deadline=date(2026, 10, 14), today=date(2026, 10, 1))
     return path
 
 
@@ -154,7 +156,7 @@ def test_guidance_explains_round_evidence_rule_and_every_criterion(template: Pat
     ws = openpyxl.load_workbook(template)["Guidance"]
     text = "\n".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None)
     assert ROUND in text and DIRECTORATE in text
-    assert "Please return this by 14 October 2026" in text
+    assert "Please return this by 14 October 2026, the deadline for 2026-Q3" in text
     assert "counts only if it has evidence" in text
     header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "Id")
     assert header == ("Id", "Criterion", "Description", "Scale", "Accepted scores",
@@ -202,3 +204,18 @@ def test_inactive_teams_left_out_and_no_teams_refused(criteria: CriteriaSet, org
     assert teams == set(finance["team"].iloc[1:])
     with pytest.raises(KimError, match="Load the organisation"):
         write_template(io.BytesIO(), criteria=criteria, teams=org.iloc[:0], round_label=ROUND)
+
+
+@pytest.mark.parametrize(("deadline", "today", "says", "never"), [
+    (date(2026, 10, 14), date(2026, 10, 14), "Please return this by 14 October 2026", "were due"),
+    (date(2026, 10, 14), date(2026, 10, 15), "were due by 14 October 2026", "Please return this by"),
+    (None, date(2026, 10, 1), "no deadline is set for this round yet", "Please return this by"),
+])
+def test_guidance_quotes_the_rounds_own_deadline_and_never_a_past_one_as_to_come(
+        criteria: CriteriaSet, org: pd.DataFrame, deadline, today, says, never) -> None:
+    data = write_template(io.BytesIO(), criteria=criteria, teams=org, round_label=ROUND,
+                          deadline=deadline, today=today)
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Guidance"]
+    text = "\n".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    assert says in text
+    assert never not in text

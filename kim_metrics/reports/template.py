@@ -9,7 +9,7 @@ the parser's own labels, so a filled template always reads back as a long return
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date
 from os import PathLike
 from typing import BinaryIO
 
@@ -25,7 +25,8 @@ from kim_metrics.domain.errors import KimError, NotFoundError
 from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.reading.returns import FIELD_LABELS
 from kim_metrics.reports.cells import neutralise_workbook
-from kim_metrics.domain.rounds import next_label, normalise_label, start_date
+from kim_metrics.domain.rounds import normalise_label
+from kim_metrics.reports.words import long_date
 
 RETURN_SHEET = "Return"
 GUIDANCE_SHEET = "Guidance"
@@ -36,8 +37,6 @@ HEADERS = tuple(FIELD_LABELS[f] for f in COLUMNS)
 WIDTHS = {"group": 26, "directorate": 34, "team": 32, "criterion": 48, "score": 20,
           "evidence": 60, "evidence_link": 40, "comment": 36}
 WRAPPED = ("criterion", "evidence", "evidence_link", "comment")
-# Returns are usually due two weeks after the round ends; the KIM team confirms the date.
-DEADLINE_AFTER_ROUND = timedelta(days=13)
 
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
@@ -50,11 +49,14 @@ _TOP = Alignment(vertical="top")
 
 def write_template(target: str | PathLike | BinaryIO, *, criteria: CriteriaSet,
                    teams: pd.DataFrame, round_label: str,
-                   directorate: str | None = None) -> bytes | None:
+                   directorate: str | None = None, deadline: date | None = None,
+                   today: date | None = None) -> bytes | None:
     """Write the return template for ``round_label`` to a path or a binary file object.
 
     ``teams`` has ``team``, ``directorate`` and ``group`` columns (``org_frame`` or
     ``parse_org`` shape); with ``directorate`` only that directorate's teams are listed.
+    ``deadline`` is the round's own deadline for returns (none set: the guidance says the KIM
+    team gives the date); ``today`` (default: today) decides whether it is still to come.
     Returns the workbook's bytes when ``target`` is a ``BytesIO``, otherwise None.
     """
     label = normalise_label(round_label)
@@ -62,7 +64,8 @@ def write_template(target: str | PathLike | BinaryIO, *, criteria: CriteriaSet,
     wb = Workbook()
     _write_return(wb.active, listed, criteria, _lists_sheet(wb.create_sheet(LISTS_SHEET), criteria))
     _write_guidance(wb.create_sheet(GUIDANCE_SHEET, index=1), criteria, label,
-                    listed["directorate"].iloc[0] if directorate is not None else None)
+                    listed["directorate"].iloc[0] if directorate is not None else None,
+                    deadline_sentence(label, deadline, today or date.today()))
     wb.properties.title = f"KIM return {label}"
     wb.properties.creator = "KIM League"
     # Names and criteria text are typed by people: none of it may reach Excel as a formula.
@@ -157,14 +160,24 @@ def _score_validation(c: Criterion, choices: str | None, cells: list[str]) -> Da
     return dv
 
 
-def _write_guidance(ws: Worksheet, criteria: CriteriaSet, label: str, directorate: str | None) -> None:
-    deadline = start_date(next_label(label)) + DEADLINE_AFTER_ROUND
+def deadline_sentence(label: str, deadline: date | None, today: date) -> str:
+    """When the round's returns are due, in words that never quote a past date as if to come."""
+    if deadline is None:
+        return (f"The KIM team will tell you the date returns for {label} are due; no deadline "
+                "is set for this round yet.")
+    if deadline >= today:
+        return f"Please return this by {long_date(deadline)}, the deadline for {label}."
+    return (f"Returns for {label} were due by {long_date(deadline)}. A return sent now is still "
+            "accepted, and marked late, until the KIM team closes the round.")
+
+
+def _write_guidance(ws: Worksheet, criteria: CriteriaSet, label: str, directorate: str | None,
+                    due: str) -> None:
     top = criteria.rag.levels[-1]
     ws.append([f"KIM return for {label}"])
     ws["A1"].font = _TITLE
     ws.append([f"Directorate: {directorate}" if directorate else "All directorates"])
-    ws.append([f"Please return this by {deadline.day} {deadline:%B %Y} unless the KIM team has "
-               "given you another date for this round."])
+    ws.append([due])
     ws.append([])
     ws.append(["How to fill in the return"])
     ws.cell(row=ws.max_row, column=1).font = _BOLD

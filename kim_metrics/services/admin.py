@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -80,6 +82,58 @@ def open_round(engine: Engine, round_label: str, *, actor: Actor | str) -> tuple
         if opened:
             results.rebuild_round(conn, rnd)
         return rnd, opened
+
+
+@retry_when_busy
+def set_deadline(engine: Engine, round_label: str, deadline: date | None, *, actor: Actor | str) -> RoundInfo:
+    """Give a round its deadline for returns; returns saved after it are marked late."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "set a round's deadline")
+    with write_transaction(engine) as conn:
+        return round_store.set_deadline(conn, round_label, deadline, who.email)
+
+
+@retry_when_busy
+def close_round(engine: Engine, round_label: str, *, actor: Actor | str) -> tuple[RoundInfo, bool]:
+    """Close a round: it refuses returns until an admin reopens it."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "close a round")
+    with write_transaction(engine) as conn:
+        return round_store.close_round(conn, round_label, who.email)
+
+
+@retry_when_busy
+def reopen_round(engine: Engine, round_label: str, *, actor: Actor | str) -> tuple[RoundInfo, bool]:
+    """Reopen a closed round so it takes returns again."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "reopen a round")
+    with write_transaction(engine) as conn:
+        return round_store.reopen_round(conn, round_label, who.email)
+
+
+def find_round(engine: Engine, round_label: str) -> RoundInfo | None:
+    """The round with its deadline and whether it is closed; None when it is not open yet."""
+    with engine.connect() as conn:
+        return round_store.find_round(conn, round_label)
+
+
+CALENDAR_COLUMNS = ["label", "starts", "deadline", "closed", "teams_returned", "teams"]
+
+
+def round_calendar(engine: Engine) -> pd.DataFrame:
+    """Every round, oldest first: when it starts, its deadline, whether it is closed, and how
+    many of its teams have returned."""
+    rows = []
+    with engine.connect() as conn:
+        for rnd in round_store.list_rounds(conn):
+            try:
+                dept = results.read_level(conn, rnd.id, results.DEPARTMENT, ["teams", "returned_teams"])
+                teams, returned = int(dept["teams"].iloc[0]), int(dept["returned_teams"].iloc[0])
+            except LookupError:
+                teams = returned = 0
+            rows.append({"label": rnd.label, "starts": rnd.start_date, "deadline": rnd.deadline,
+                         "closed": rnd.closed, "teams_returned": returned, "teams": teams})
+    return pd.DataFrame(rows, columns=CALENDAR_COLUMNS)
 
 
 @retry_when_busy

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from kim_metrics.domain.errors import KimError
+from kim_metrics.domain.rounds import next_label
 from kim_metrics.domain.scoring import rollup
 from kim_metrics.reports.boardpack import HISTORY_ROUNDS, BoardData, render_boardpack
 from kim_metrics.reports.exports import LeagueExport, ScoresExport
@@ -78,10 +79,12 @@ def round_facts(engine: Engine, round_label: str | None, *, actor: Actor,
                                         directorates=visible["name"].tolist())
     previous = by_directorate.previous.label if by_directorate.previous else None
     before = league_service.league(engine, previous, "directorate").table if previous else None
+    following = admin_service.find_round(engine, next_label(label))
     return RoundFacts(round=label, previous=previous, criteria=by_directorate.criteria,
                       directorates=visible, previous_directorates=before,
                       teams=by_team.table, scores=scored.scores,
-                      directors=directors_from(admin_service.organisation(engine)))
+                      directors=directors_from(admin_service.organisation(engine)),
+                      next_deadline=following.deadline if following else None)
 
 
 def letter_data(engine: Engine, round_label: str | None, directorate: str,

@@ -17,6 +17,7 @@ from kim_metrics.domain.scoring import score_rows, team_scores
 from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import ParsedReturn, parse_return
 from kim_metrics.services.common import Progress, file_hash, quiet, resolve_actor
+from kim_metrics.storage import actions as action_store
 from kim_metrics.storage import criteria as criteria_store
 from kim_metrics.storage import organisation as org_store
 from kim_metrics.storage import people, results
@@ -58,6 +59,7 @@ def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
         org = org_store.org_frame(conn)
         progress(0.4, "Checking every cell")
         parsed = parse_return(workbook, criteria, org, mapping)
+        require_round_takes_returns(rnd)
         digest = file_hash(data)
         same = return_store.find_same_file(conn, digest, label)
         if uploader is not None:
@@ -80,6 +82,14 @@ def _require_open_round(conn, who: Actor, label: str) -> None:
     open_now = ", ".join(r.label for r in round_store.list_rounds(conn)) or "none yet"
     raise PermissionDenied(f"Round {label} is not open, so nothing was saved. Rounds open: {open_now}. "
                            "Check the round on your return, or ask the KIM team to open it.")
+
+
+def require_round_takes_returns(rnd: round_store.RoundInfo | None) -> None:
+    """A closed round takes no returns; the message names it and says who can reopen it."""
+    if rnd is not None and rnd.closed:
+        raise PermissionDenied(f"Round {rnd.label} is closed, so it takes no more returns and nothing "
+                               f"was saved. Ask the KIM team to reopen it (`kim rounds --reopen "
+                               f"{rnd.label}`), or send the return for the round now open.")
 
 
 def _require_submit(who: Actor, parsed: ParsedReturn) -> None:
@@ -109,12 +119,16 @@ def save_parsed(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploa
     No scope check: callers that act for a person use ``save_preview``.
     """
     with write_transaction(engine) as conn:
+        # Checked again inside the transaction: the round may have closed since the preview.
+        require_round_takes_returns(round_store.find_round(conn, round_label))
         saved = return_store.save_return(conn, parsed, round_label, uploader=uploader,
                                          file_hash=file_hash, uploaded_at=uploaded_at)
         stored = saved.saved
         info = stored.drop_duplicates("team_id")[["team_id", "team", "directorate", "group"]]
-        results.refresh_teams(conn, round_store.get_round(conn, saved.round), info["team_id"],
-                              scores=stored, info=info)
+        rnd = round_store.get_round(conn, saved.round)
+        results.refresh_teams(conn, rnd, info["team_id"], scores=stored, info=info)
+        # Actions whose target the new scores reach close in the same transaction.
+        action_store.close_reached(conn, rnd, info["team_id"], because=f"return {saved.return_id}")
         return saved
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from kim_metrics.domain import access
 from kim_metrics.domain.access import ADMIN, Actor
 from kim_metrics.services.common import resolve_actor
+from kim_metrics.storage import actions as action_store
 from kim_metrics.storage import results
 from kim_metrics.storage import rounds as round_store
 from kim_metrics.storage import scores as score_store
@@ -22,5 +23,7 @@ def review_score(engine: Engine, score_id: int, *, status: str, actor: Actor | s
     with write_transaction(engine) as conn:
         after, round_id, team_id = score_store.review_score(conn, score_id, status=status, value=value,
                                                             note=note, reviewer=who.email)
-        results.refresh_teams(conn, round_store.round_by_id(conn, round_id), [team_id])
+        rnd = round_store.round_by_id(conn, round_id)
+        results.refresh_teams(conn, rnd, [team_id])
+        action_store.close_reached(conn, rnd, [team_id], because=f"score {score_id} {status}")
         return after

@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint)
+from sqlalchemy import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -53,6 +54,11 @@ class Round(Base):
     criteria_version_id: Mapped[int] = mapped_column(ForeignKey("criteria_version.id"))
     opened_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     opened_by: Mapped[str] = mapped_column(String(320))
+    # The date returns are due; a return saved after it is accepted and marked late.
+    deadline: Mapped[date | None] = mapped_column(Date)
+    # A closed round refuses returns until an admin reopens it.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class Return(Base):
@@ -66,6 +72,7 @@ class Return(Base):
     layout: Mapped[str] = mapped_column(String(20))
     team_count: Mapped[int] = mapped_column(Integer)
     score_count: Mapped[int] = mapped_column(Integer)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Score(Base):
@@ -141,6 +148,28 @@ class DataVersion(Base):
     __tablename__ = "data_version"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+
+
+class Action(Base):
+    """A next step a team committed to: an owner, a due date, and the score that closes it."""
+
+    __tablename__ = "action"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    criterion: Mapped[str] = mapped_column(String(64))
+    # The round whose scores the action was adopted from; later rounds' scores can close it.
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    target_value: Mapped[float] = mapped_column(Float)     # on the criterion's own scale
+    target_label: Mapped[str] = mapped_column(String(200))
+    target_status: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(320))
+    due_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_reason: Mapped[str | None] = mapped_column(Text)
 
 
 # Messages the product sent: one row per message handed to a mail service.

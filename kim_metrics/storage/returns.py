@@ -27,6 +27,7 @@ class SavedReturn:
     superseded: int          # scores from earlier returns this one replaced
     new_teams: int           # teams discovered from the return (no organisation loaded)
     round_opened: bool
+    late: bool = False
     # The scores as stored (team ids as in the database), for the results they move.
     saved: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
 
@@ -60,10 +61,13 @@ def save_return(conn: Connection, parsed: ParsedReturn, round_label: str, *, upl
         new_teams = len(mapping)
     team_ids = team_ids.astype(int)
     teams = sorted(set(team_ids.tolist()))
+    uploaded_at = uploaded_at or utcnow()
+    # A return after the deadline is accepted and marked late, so the league still counts it.
+    late = rnd.deadline is not None and uploaded_at.date() > rnd.deadline
     return_id = conn.execute(insert(Return).values(
         round_id=rnd.id, file_name=parsed.file_name, file_hash=file_hash, uploader=uploader,
-        uploaded_at=uploaded_at or utcnow(), layout=parsed.layout, team_count=len(teams),
-        score_count=len(scores))).inserted_primary_key[0]
+        uploaded_at=uploaded_at, layout=parsed.layout, team_count=len(teams),
+        score_count=len(scores), late=late)).inserted_primary_key[0]
     before = _scores_snapshot(conn, rnd.id, teams)
     superseded = 0
     for chunk in chunks(teams, 500):
@@ -87,7 +91,7 @@ def save_return(conn: Connection, parsed: ParsedReturn, round_label: str, *, upl
                           "directorate": scores["directorate"].tolist(), "group": scores["group"].tolist()})
     return SavedReturn(return_id=return_id, round=rnd.label, teams=len(teams),
                        scores=len(scores), superseded=superseded, new_teams=new_teams,
-                       round_opened=opened, saved=saved)
+                       round_opened=opened, late=late, saved=saved)
 
 
 def _scores_snapshot(conn: Connection, round_id: int, teams: list[int]) -> pd.DataFrame:
@@ -113,7 +117,7 @@ def returns_frame(conn: Connection, round_label: str | None = None) -> pd.DataFr
                .where(Score.current.is_(True)).group_by(Score.return_id).subquery())
     stmt = (select(Return.id.label("return_id"), Round.label.label("round"), Return.file_name,
                    Return.uploader, Return.uploaded_at, Return.layout, Return.team_count,
-                   Return.score_count, func.coalesce(current.c.current_scores, 0).label("current_scores"))
+                   Return.score_count, Return.late, func.coalesce(current.c.current_scores, 0).label("current_scores"))
             .join(Round, Return.round_id == Round.id)
             .outerjoin(current, current.c.return_id == Return.id)
             .order_by(Return.id.desc()))
@@ -121,7 +125,7 @@ def returns_frame(conn: Connection, round_label: str | None = None) -> pd.DataFr
         stmt = stmt.where(Round.label == normalise_label(round_label))
     frame = pd.DataFrame(conn.execute(stmt).mappings().all(),
                          columns=["return_id", "round", "file_name", "uploader", "uploaded_at", "layout",
-                                  "team_count", "score_count", "current_scores"])
+                                  "team_count", "score_count", "late", "current_scores"])
     frame["status"] = "superseded"
     frame.loc[frame["current_scores"] > 0, "status"] = "partly superseded"
     frame.loc[frame["current_scores"] == frame["score_count"], "status"] = "current"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from kim_metrics.domain.errors import KimError, NotFoundError
@@ -23,11 +23,18 @@ class RoundInfo:
     criteria_version_id: int
     opened_at: datetime
     opened_by: str
+    deadline: date | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
 
 def _round_info(row) -> RoundInfo:
     return RoundInfo(row.id, row.label, row.start_date, row.criteria_version_id, row.opened_at,
-                     row.opened_by)
+                     row.opened_by, row.deadline, row.closed_at, row.closed_by)
 
 
 def find_round(conn: Connection, label: str) -> RoundInfo | None:
@@ -89,3 +96,38 @@ def delete_round(conn: Connection, label: str, actor: str) -> None:
     conn.execute(delete(Round).where(Round.id == rnd.id))
     audit.record(conn, actor=actor, action=audit.ROUND_DELETED, target=f"round {rnd.label}",
                  round_label=rnd.label, before={"round": rnd.label, "opened_by": rnd.opened_by})
+
+
+def set_deadline(conn: Connection, label: str, deadline: date | None, actor: str) -> RoundInfo:
+    """Give a round its deadline for returns (or take it away); audited."""
+    rnd = get_round(conn, label)
+    if rnd.deadline == deadline:
+        return rnd
+    conn.execute(update(Round).where(Round.id == rnd.id).values(deadline=deadline))
+    audit.record(conn, actor=actor, action=audit.ROUND_DEADLINE_SET, target=f"round {rnd.label}",
+                 round_label=rnd.label, before={"deadline": rnd.deadline}, after={"deadline": deadline})
+    return get_round(conn, rnd.label)
+
+
+def close_round(conn: Connection, label: str, actor: str) -> tuple[RoundInfo, bool]:
+    """Close a round to returns; (the round, whether it was closed now). Audited."""
+    rnd = get_round(conn, label)
+    if rnd.closed:
+        return rnd, False
+    conn.execute(update(Round).where(Round.id == rnd.id).values(closed_at=utcnow(), closed_by=actor))
+    audit.record(conn, actor=actor, action=audit.ROUND_CLOSED, target=f"round {rnd.label}",
+                 round_label=rnd.label, before={"closed": False}, after={"closed": True})
+    return get_round(conn, rnd.label), True
+
+
+def reopen_round(conn: Connection, label: str, actor: str) -> tuple[RoundInfo, bool]:
+    """Open a closed round to returns again; (the round, whether it was reopened now). Audited."""
+    rnd = get_round(conn, label)
+    if not rnd.closed:
+        return rnd, False
+    conn.execute(update(Round).where(Round.id == rnd.id).values(closed_at=None, closed_by=None))
+    audit.record(conn, actor=actor, action=audit.ROUND_REOPENED, target=f"round {rnd.label}",
+                 round_label=rnd.label,
+                 before={"closed": True, "closed_by": rnd.closed_by, "closed_at": rnd.closed_at},
+                 after={"closed": False})
+    return get_round(conn, rnd.label), True

@@ -85,6 +85,7 @@ class LetterData:
     claims: tuple[Claim, ...] = ()
     no_return: tuple[str, ...] = field(default=())
     statuses: StatusSet = KNOWN      # the round's status set, for status colours
+    next_deadline: date | None = None   # the next round's deadline for returns, when set
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class RoundFacts:
     teams: pd.DataFrame                         # api.league(..., "team").table
     scores: pd.DataFrame                        # api.scored_round(...).scores
     directors: dict[str, str]                   # directorate → director's email
+    next_deadline: date | None = None           # the next round's deadline, when it is open with one
 
 
 def directors_from(org: pd.DataFrame) -> dict[str, str]:
@@ -208,7 +210,7 @@ def letter_from(facts: RoundFacts, directorate: str, written: date) -> LetterDat
         ranked_teams=int(facts.teams["rank"].notna().sum()),
         teams=tuple(summaries), claims=tuple(claims),
         no_return=tuple(s.name for s in summaries if not s.returned),
-        statuses=facts.criteria.rag.statuses)
+        statuses=facts.criteria.rag.statuses, next_deadline=facts.next_deadline)
 
 
 def all_letters_from(facts: RoundFacts, written: date) -> list[LetterData]:

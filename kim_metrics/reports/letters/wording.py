@@ -14,6 +14,17 @@ from kim_metrics.reports.words import join_names, long_date, ordinal, plural
 SENDER = "Knowledge and Information Management team"
 
 
+def next_round_text(d: LetterData) -> str:
+    """When the next round starts and its returns are due, in the tense the letter's date needs:
+    a date already past is never quoted as if it were to come."""
+    starts = "starts" if d.next_start > d.written else "started"
+    out = f"The next round, {d.next_round}, {starts} on {long_date(d.next_start)}."
+    if d.next_deadline is not None:
+        due = "are due by" if d.next_deadline >= d.written else "were due by"
+        out += f" Returns for it {due} {long_date(d.next_deadline)}."
+    return out
+
+
 def summary_text(d: LetterData) -> list[str]:
     """The opening paragraphs: status, rank, change since the last round, returns."""
     name = safe_text(d.directorate)
@@ -166,9 +177,8 @@ def letter_blocks(d: LetterData) -> list[Block]:
                            "not ranked. Please ask them to send one for the next round."))
 
     blocks.append(Heading("Next round"))
-    blocks.append(Para(f"The next round, {d.next_round}, starts on {long_date(d.next_start)}. "
-                       "Returns should give evidence for every score above the lowest level. The "
-                       "KIM team can help teams with any of the actions above."))
+    blocks.append(Para(next_round_text(d) + " Returns should give evidence for every score above "
+                       "the lowest level. The KIM team can help teams with any of the actions above."))
     blocks.append(Para("Please share this letter with your teams' information managers."))
     blocks.append(Para("Yours sincerely,"))
     blocks.append(Para(SENDER, bold=True))

@@ -1,0 +1,92 @@
+"""Adopting an action on the directorate page, and seeing it there and on the team page (AppTest)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services import actions as action_service
+from kim_metrics.services import scores as score_service
+from kim_metrics.services.demo import load_demo
+from kim_metrics.storage.engine import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard.py")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from dashboard import PAGES  # noqa: E402  (the app's own table of pages)
+
+pytestmark = pytest.mark.xdist_group("pages")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo department, loaded once; each test writes to its own copy."""
+    path = tmp_path_factory.mktemp("actions-page") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    load_demo(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_db, tmp_path, monkeypatch) -> str:
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("KIM_DATABASE_URL", url)
+    monkeypatch.delenv("KIM_ROLE", raising=False)
+    return url
+
+
+def _open(page: str, query: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(PAGES[page].path)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_adopting_an_action_on_the_directorate_page(demo_url):
+    engine = make_engine(demo_url)
+    teams = score_service.scored_round(engine, actor=local_admin()).teams
+    directorate = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
+    at = _open("directorate", {"directorate": directorate})
+    step = at.selectbox(key="adopt_step")
+    chosen = step.options[0]
+    at.text_input(key="adopt_owner").input("Owner.One@dept.gov.uk")
+    at.text_area(key="adopt_note").input("Publish the convention on the intranet")
+    next(b for b in at.button if b.label == "Adopt").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("adopted" in s.value for s in at.success), [e.value for e in at.error]
+
+    adopted = action_service.list_actions(engine, actor=local_admin())
+    assert len(adopted) == 1
+    row = adopted.iloc[0]
+    assert (row["directorate"], row["owner"], row["status"]) == (directorate, "owner.one@dept.gov.uk", "open")
+    assert row["team"] in str(chosen)
+    shown = [d.value for d in at.dataframe if "Owner" in d.value.columns]
+    assert shown and shown[-1]["Owner"].tolist() == ["owner.one@dept.gov.uk"]
+
+    team = _open("team", {"team": str(int(row["team_id"]))})
+    listed = [d.value for d in team.dataframe if "Owner" in d.value.columns]
+    assert listed and listed[0]["Note"].tolist() == ["Publish the convention on the intranet"]
+
+
+def test_an_owner_that_is_not_an_email_is_refused_on_the_page(demo_url):
+    engine = make_engine(demo_url)
+    teams = score_service.scored_round(engine, actor=local_admin()).teams
+    directorate = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
+    at = _open("directorate", {"directorate": directorate})
+    at.text_input(key="adopt_owner").input("the head of unit")
+    next(b for b in at.button if b.label == "Adopt").click().run()
+    assert any("email address" in e.value for e in at.error)
+    assert action_service.list_actions(engine, actor=local_admin()).empty
