@@ -8,6 +8,7 @@ run without waiting for anything to expire.
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from kim_metrics.services import common
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.services import views as insights
+from kim_metrics.domain import identity
 from kim_metrics.domain.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER, Actor,
                                 local_admin)
 from kim_metrics.domain.criteria import NO_RETURN
@@ -241,9 +243,14 @@ def current_actor() -> Actor | None:
         return local_admin()
     if not st.user.get("is_logged_in"):
         return None
-    email = str(st.user.get("email") or "").strip().lower()
-    if not email:
-        return Actor(email="unknown", roles=frozenset({VIEWER}))
+    try:
+        email = identity.claimed_email(st.user.to_dict())
+    except identity.IdentityRefused as exc:
+        # A claim that cannot name one person gets nothing, not even the viewer's league.
+        st.error(f"{exc}")
+        if st.button("Sign out", icon=":material/logout:"):
+            st.logout()
+        st.stop()
     return _resolve(db_url(), data_version(db_url()), email)
 
 
@@ -321,6 +328,12 @@ _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$")
 def md_escape(text: object) -> str:
     """Text typed by people made inert inside markdown (st.info, st.warning, captions)."""
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+def plot_text(text: object) -> str:
+    """Text from data made inert in a plotly label or hover: plotly draws <a href>, <b> and
+    friends in its text, and reads %{...} in a hover template, so both are escaped."""
+    return html.escape(str(text), quote=False).replace("%{", "%&#123;")
 
 
 # RAG cells: colour *and* word --------------------------------------------------------------

@@ -192,10 +192,10 @@ with trend_tab:
         if status not in trend:
             continue
         style = criteria.rag.statuses.style(status)
-        fig.add_bar(x=trend["round"], y=trend[status], name=status, text=trend[status],
+        fig.add_bar(x=trend["round"], y=trend[status], name=ui.plot_text(status), text=trend[status],
                     textposition="inside", marker_color=style.background if style else None,
                     textfont_color=style.text if style else None,
-                    hovertemplate=f"{status}: %{{y}} teams in %{{x}}<extra></extra>")
+                    hovertemplate=f"{ui.plot_text(status)}: %{{y}} teams in %{{x}}<extra></extra>")
     fig.update_layout(barmode="stack", height=360, margin=dict(t=30, b=10, l=10, r=10),
                       uniformtext={"minsize": 10, "mode": "hide"},
                       xaxis_title="Round", yaxis_title="Teams", legend_title_text="Status",
@@ -219,7 +219,8 @@ with heat_tab:
             colour = criteria.rag.statuses.colour(status)
             scale += [[i / len(order), colour], [(i + 1) / len(order), colour]]
         heat = go.Figure(go.Heatmap(
-            z=z, x=["<br>".join(textwrap.wrap(name, 18)) for name in words.columns], y=list(words.index), text=words.to_numpy(),
+            z=z, x=["<br>".join(ui.plot_text(line) for line in textwrap.wrap(name, 18)) for name in words.columns],
+            y=[ui.plot_text(name) for name in words.index], text=words.map(ui.plot_text).to_numpy(),
             texttemplate="%{text}", textfont={"size": 10}, colorscale=scale, zmin=-0.5,
             zmax=len(order) - 0.5, showscale=False, xgap=1, ygap=1,
             hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>"))

@@ -7,6 +7,7 @@ import re
 import pandas as pd
 
 from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
+from kim_metrics.domain.identity import IdentityRefused, normalise_address
 from kim_metrics.reading.matching import header_lookup
 from kim_metrics.domain.names import norm_key
 from kim_metrics.reading.reader import Workbook
@@ -22,7 +23,6 @@ ORG_FIELDS = {
 ORG_LABELS = {"group": "Group", "directorate": "Directorate", "team": "Team",
               "director": "Director", "information_managers": "Information managers"}
 ORG_REQUIRED = ("group", "directorate", "team")
-_EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 _SPLIT = re.compile(r"[;,]")
 
 
@@ -68,18 +68,24 @@ def _org_frame(file: str, sheet: str, rows: list[list[object]], header_row: int,
                                         f"The {ORG_LABELS[f].lower()} is empty. Every row needs a "
                                         "group, a directorate and a team.",
                                         code=ProblemCode.MISSING_VALUE))
-        director = cell.get("director", "").lower()
-        if director and not _EMAIL.match(director):
-            problems.append(Problem(file, sheet, excel_row, labels[cols["director"]],
-                                    f"'{director}' is not an email address. Give the director's "
-                                    "work email, such as jane.smith@dept.gov.uk.",
-                                    code=ProblemCode.BAD_VALUE))
-        ims = [e.strip().lower() for e in _SPLIT.split(cell.get("information_managers", "")) if e.strip()]
-        for e in ims:
-            if not _EMAIL.match(e):
+        director = cell.get("director", "")
+        if director:
+            try:
+                director = normalise_address(director)
+            except IdentityRefused as exc:
+                problems.append(Problem(file, sheet, excel_row, labels[cols["director"]],
+                                        f"{exc} Give the director's work email, such as "
+                                        "jane.smith@dept.gov.uk.", code=ProblemCode.BAD_VALUE))
+        ims = []
+        for e in (e.strip() for e in _SPLIT.split(cell.get("information_managers", ""))):
+            if not e:
+                continue
+            try:
+                ims.append(normalise_address(e))
+            except IdentityRefused as exc:
                 problems.append(Problem(file, sheet, excel_row, labels[cols["information_managers"]],
-                                        f"'{e}' is not an email address. Separate several emails "
-                                        "with ';'.", code=ProblemCode.BAD_VALUE))
+                                        f"{exc} Separate several emails with ';'.",
+                                        code=ProblemCode.BAD_VALUE))
         records.append({"team": cell.get("team", ""), "directorate": cell.get("directorate", ""),
                         "group": cell.get("group", ""), "director": director,
                         "information_managers": ims, "row": excel_row})

@@ -9,14 +9,19 @@ from sqlalchemy.engine import Connection
 from kim_metrics.domain.access import (DIRECTOR, GRANTABLE, INFORMATION_MANAGER, LOCAL_ADMIN_EMAIL, VIEWER,
                                        Actor, local_admin)
 from kim_metrics.domain.errors import KimError
+from kim_metrics.domain.identity import normalise_address
 from kim_metrics.storage.models import Directorate, RoleGrant, Team
 
 
 def resolve(conn: Connection, email: str) -> Actor:
-    """Everything a signed-in email may do, from the grants and the organisation."""
-    email = email.strip().lower()
+    """Everything a signed-in email may do, from the grants and the organisation.
+
+    Only the exact local identity is the local admin: a sign-in never reaches here with it
+    (``identity.claimed_email`` refuses it), and a look-alike spelling is just a viewer.
+    """
     if email == LOCAL_ADMIN_EMAIL:
         return local_admin()
+    email = email.strip().lower()
     roles = set(conn.scalars(select(RoleGrant.role).where(func.lower(RoleGrant.email) == email)))
     directorates = set(conn.scalars(select(Directorate.name)
                                     .where(func.lower(Directorate.director_email) == email)))
@@ -45,9 +50,7 @@ def grant(conn: Connection, email: str, role: str) -> bool:
     if role not in GRANTABLE:
         raise KimError(f"'{role}' cannot be granted by name. Grant one of: {', '.join(GRANTABLE)}; "
                        "directors and information managers come from the organisation workbook.")
-    email = email.strip().lower()
-    if "@" not in email:
-        raise KimError(f"'{email}' is not an email address.")
+    email = normalise_address(email)
     exists = conn.scalar(select(func.count()).select_from(RoleGrant)
                          .where(RoleGrant.email == email, RoleGrant.role == role))
     if exists:
