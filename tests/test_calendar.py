@@ -67,7 +67,7 @@ def test_a_closed_round_refuses_returns_naming_it_until_an_admin_reopens_it(org,
 
 
 def test_a_preview_checked_before_the_round_closed_still_saves_nothing(org, tmp_path):
-    from tests.conftest import long_rows, write_csv
+    from tests.support.returns import long_rows, write_csv
     open_round(org, "2026-Q3")
     path = write_csv(tmp_path / "r.csv", long_rows({"Tax Policy": FULL_MARKS}, directorate="Policy"))
     preview = return_service.check_return(org, path.read_bytes(), path.name, "2026-Q3", uploader=IM_TAX)

@@ -18,7 +18,7 @@ from kim_metrics.services import admin as admin_service
 from kim_metrics.services import common
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.storage.schema import ensure_schema
-from tests.conftest import write_xlsx
+from tests.support.returns import write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard.py")

@@ -11,7 +11,7 @@ from kim_metrics.domain.access import local_admin
 from kim_metrics.services import admin as admin_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.storage.returns import SavedReturn
-from tests.conftest import FULL_MARKS, NOTHING, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, NOTHING, long_rows, write_csv
 
 DIRECTOR = "pat.lee@dept.gov.uk"
 OTHER_DIRECTOR = "sam.roe@dept.gov.uk"
