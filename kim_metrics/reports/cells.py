@@ -14,12 +14,15 @@ Characters XML cannot hold follow the one rule that applies as files are read
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl.workbook.workbook import Workbook
 from pandas.api.types import is_scalar
 
 from kim_metrics.reading.text_rules import clean_text
+
+if TYPE_CHECKING:   # openpyxl is imported when a workbook is written, not with this module
+    from openpyxl.workbook.workbook import Workbook
 
 __all__ = ["FORMULA_TRIGGERS", "cell_value", "clean_text", "neutralise", "neutralise_workbook",
            "safe_text"]

@@ -14,11 +14,9 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cache
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.league import league_records
@@ -31,9 +29,23 @@ CSV_TYPE = "text/csv; charset=utf-8"
 JSON_TYPE = "application/json"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-HEADER_FILL = PatternFill("solid", fgColor="0B0C0C")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-THIN = Side(style="thin", color="B1B4B6")
+
+
+# openpyxl takes about half a second to import and only the Excel files need it: the league
+# page imports this module for its CSV, so openpyxl is imported when a workbook is written,
+# and the shared header styles are made then (module attributes, read through __getattr__).
+@cache
+def _header_styles() -> dict:
+    from openpyxl.styles import Font, PatternFill, Side
+    return {"HEADER_FILL": PatternFill("solid", fgColor="0B0C0C"),
+            "HEADER_FONT": Font(bold=True, color="FFFFFF"),
+            "THIN": Side(style="thin", color="B1B4B6")}
+
+
+def __getattr__(name: str):
+    if name in ("HEADER_FILL", "HEADER_FONT", "THIN"):
+        return _header_styles()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def league_frame(table: pd.DataFrame, criteria: CriteriaSet, level: str) -> pd.DataFrame:
@@ -130,6 +142,7 @@ def league_xlsx(table: pd.DataFrame, criteria: CriteriaSet, level: str,
     what the file holds and how to read it.
     """
     frame = league_frame(table, criteria, level)
+    from openpyxl import Workbook
     wb = Workbook()
     ws = wb.active
     ws.title = "League"
@@ -157,13 +170,16 @@ def _write_sheet(ws, frame: pd.DataFrame, *, rag_columns: set[str], statuses: St
                  widths: dict[str, float] | None = None,
                  number_formats: dict[str, str] | None = None, wrap: set[str] = frozenset(),
                  centred: set[str] = frozenset()) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    header = _header_styles()
     widths = widths or {}
     number_formats = number_formats or {}
     columns = list(frame.columns)
     for j, name in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=j, value=cell_value(name))
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
+        cell.font = header["HEADER_FONT"]
+        cell.fill = header["HEADER_FILL"]
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for i, row in enumerate(frame.itertuples(index=False), start=2):
         for j, value in enumerate(row, start=1):
@@ -200,6 +216,7 @@ def _write_sheet(ws, frame: pd.DataFrame, *, rag_columns: set[str], statuses: St
 
 def _about_sheet(ws, criteria: CriteriaSet, level: str, round_label: str | None,
                  previous_label: str | None) -> None:
+    from openpyxl.styles import Alignment, Border, Font
     generated = datetime.now(timezone.utc).strftime("%d %B %Y %H:%M UTC")
     team_rule = ", ".join(f"{s} from {v:g}" for s, v in sorted(criteria.rag.team.items(), key=lambda kv: -kv[1]))
     rows = [("KIM league table", None)]
@@ -230,7 +247,7 @@ def _about_sheet(ws, criteria: CriteriaSet, level: str, round_label: str | None,
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
     header = len(rows) - len(criteria)
     for cell in ws[header]:
-        cell.border = Border(bottom=THIN)
+        cell.border = Border(bottom=_header_styles()["THIN"])
     ws.column_dimensions["A"].width = 48
     ws.column_dimensions["B"].width = 80
 
