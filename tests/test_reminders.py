@@ -16,6 +16,7 @@ from kim_metrics.domain.access import local_admin
 from kim_metrics.domain.errors import PermissionDenied
 from kim_metrics.services import actions as action_service
 from kim_metrics.services import admin as admin_service
+from kim_metrics.services.common import resolve_actor
 from kim_metrics.services.reminders import missing_returns, send_reminders
 from kim_metrics.storage import messages as message_store
 from tests.support.loop import (DIRECTOR, FULL_MARKS, IM_ESTATES, OTHER_DIRECTOR, ingest, load_org,
@@ -151,3 +152,11 @@ def test_cli_remind_dry_run_letters_and_boardpack_by_email(org, smtp_server, mon
 
     assert main(["--db", url, "remind", "--round", ROUND]) == 0
     assert {r.rcpt_tos[0] for r in smtp_server.received[3:]} == {IM_ESTATES, IM_TRADE}
+
+
+def test_information_managers_emails_are_shown_only_within_the_readers_scope(org):
+    for reader, seen in ((local_admin(), {IM_ESTATES, IM_TRADE}), (DIRECTOR, {IM_TRADE}),
+                         ("viewer@dept.gov.uk", set())):
+        teams = missing_returns(org, ROUND, today=TODAY, actor=resolve_actor(org, reader)).teams
+        assert len(teams) == 2
+        assert set(teams["information_managers"]) - {""} == seen

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from kim_metrics.delivery import Kind, Message, SendReport, Transport, send
-from kim_metrics.domain.access import ADMIN, Actor, require
+from kim_metrics.domain.access import ADMIN, Actor, evidence_scope, require
 from kim_metrics.services import actions as action_service
 from kim_metrics.services.common import resolve_actor, resolve_round
 from kim_metrics.storage import organisation as org_store
@@ -36,9 +36,14 @@ class Missing:
     teams: pd.DataFrame      # MISSING_COLUMNS; days > 0 to the deadline, < 0 past it, NaN without one
 
 
-def missing_returns(engine: Engine, round_label: str | None = None, *, today: date | None = None) -> Missing:
+def missing_returns(engine: Engine, round_label: str | None = None, *, today: date | None = None,
+                    actor: Actor | None = None) -> Missing:
     """The round's active teams with no return, with their information managers and the days
-    to the deadline (negative once it has passed), in directorate and team order."""
+    to the deadline (negative once it has passed), in directorate and team order.
+
+    With ``actor`` named, information managers' emails are given only for the teams whose
+    emails they may read (``access.evidence_scope``); the rest are blank.
+    """
     today = today or date.today()
     with engine.connect() as conn:
         rnd = resolve_round(conn, round_label)
@@ -49,6 +54,8 @@ def missing_returns(engine: Engine, round_label: str | None = None, *, today: da
     missing["information_managers"] = missing["information_managers"].fillna("")
     missing["deadline"] = rnd.deadline
     missing["days"] = (rnd.deadline - today).days if rnd.deadline else float("nan")
+    if actor is not None and len(missing):
+        missing.loc[~evidence_scope(actor, missing), "information_managers"] = ""
     return Missing(rnd, missing[MISSING_COLUMNS])
 
 
