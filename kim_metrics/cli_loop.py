@@ -3,7 +3,7 @@
     kim actions list [--round R] [--directorate D] [--status S] [--format table|csv|json] [-o FILE]
     kim actions add --team T --criterion C --owner EMAIL --due YYYY-MM-DD [--note TEXT] [--directorate D]
     kim actions set ID --status in_progress|done|dropped|open [--note TEXT]
-    kim remind --round R [--dry-run]
+    kim remind [--round R] [--dry-run]
 
 ``register`` adds the commands to the ``kim`` parser and their handlers to the command table;
 errors are the core's own, so ``kim``'s exit codes apply (0, 1 invalid input, 2 usage).
@@ -72,7 +72,7 @@ def register(sub, common: argparse.ArgumentParser, commands: MutableMapping) -> 
 
     remind = sub.add_parser("remind", parents=[common], help="email reminders: returns due or overdue, "
                             "overdue actions (each once)")
-    remind.add_argument("--round", required=True)
+    remind.add_argument("--round", help="default: the latest round (so a daily cron line need not change)")
     remind.add_argument("--dry-run", action="store_true", help="list recipients and subjects; send nothing")
     remind.add_argument("--as", dest="actor", metavar="EMAIL")
     commands["remind"] = run_remind

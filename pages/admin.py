@@ -14,6 +14,7 @@ from kim_metrics.services import views as insights
 from kim_metrics.domain.criteria import criteria_from_dict
 from kim_metrics.domain.errors import KimError, ReadError, ValidationError
 from kim_metrics.domain.rounds import next_label
+from pages import _followup as followup
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -70,6 +71,7 @@ with rounds_tab:
                      hide_index=True)
     else:
         st.caption("No rounds yet.")
+    followup.round_calendar(actor)
 
 # Organisation ------------------------------------------------------------------------------
 with org_tab:

@@ -14,7 +14,9 @@ ui.ensure_navigation()
 actor = ui.require_page("audit")
 
 ACTIONS = [audit.RETURN_SAVED, audit.SCORE_VERIFIED, audit.SCORE_CHALLENGED, audit.CRITERIA_LOADED,
-           audit.ROUND_OPENED, audit.ORG_LOADED, audit.ROLE_GRANTED, audit.ROLE_REVOKED]
+           audit.ROUND_OPENED, audit.ORG_LOADED, audit.ROLE_GRANTED, audit.ROLE_REVOKED,
+           audit.ROUND_DEADLINE_SET, audit.ROUND_CLOSED, audit.ROUND_REOPENED, audit.ACTION_ADOPTED,
+           audit.ACTION_UPDATED, audit.ACTION_CLOSED]
 
 st.title("Audit trail")
 st.caption("Every change, oldest first. Records are never edited or deleted.")

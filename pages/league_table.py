@@ -13,6 +13,7 @@ from kim_metrics.services import views as insights
 from kim_metrics.services.documents import boardpack_pdf
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.domain.scoring import CHALLENGED, SELF_DECLARED, VERIFIED
+from pages import _followup as followup
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -229,3 +230,6 @@ with heat_tab:
         st.plotly_chart(heat, width="stretch")
         st.caption("Each cell names its status; the table above has the same statuses"
                    + (f" ({_rows_text(page_no).lower()})." if pages > 1 else "."))
+
+# Who has not returned, with whom to ask and the days to or past the deadline.
+followup.missing_returns(actor, round_label)

@@ -22,6 +22,7 @@ from kim_metrics.reading.returns import FIELD_LABELS
 from kim_metrics.domain.rounds import next_label
 from kim_metrics.reports.files import slug
 from kim_metrics.reports.template import write_template
+from pages import _followup as followup
 from pages import _shared as ui
 
 ui.ensure_navigation()
@@ -152,6 +153,7 @@ user = actor.email
 round_label = st.selectbox("Round this return is for", round_options(labels), key="upload_round",
                            help="The latest round first, then the next one: the first return for "
                                 "a round opens it.")
+followup.deadline_note(round_label)
 
 st.header("1. Download the template")
 if org.empty:
@@ -232,6 +234,8 @@ else:
                                   "teams" if result.superseded else "")
                                + (f"; {result.new_teams} new teams were added" if result.new_teams else "")
                                + (f"; round {result.round} was opened" if result.round_opened else "")
+                               + ("; it came after the round's deadline, so it is marked late"
+                                  if result.late else "")
                                + ". The league table now includes it.")
                     st.session_state[SAVED_KEY] = {"file_hash": preview.file_hash,
                                                    "round": result.round, "message": message}
@@ -246,6 +250,6 @@ else:
     view = earlier.rename(columns={
         "return_id": "Return", "round": "Round", "file_name": "File", "uploader": "Uploaded by",
         "uploaded_at": "Uploaded at", "layout": "Layout", "team_count": "Teams",
-        "score_count": "Scores", "current_scores": "Scores counting", "status": "Status"})
+        "score_count": "Scores", "late": "Late", "current_scores": "Scores counting", "status": "Status"})
     st.dataframe(view, hide_index=True, width="stretch",
                  column_config={"Uploaded at": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})

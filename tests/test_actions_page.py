@@ -90,3 +90,58 @@ def test_an_owner_that_is_not_an_email_is_refused_on_the_page(demo_url):
     next(b for b in at.button if b.label == "Adopt").click().run()
     assert any("email address" in e.value for e in at.error)
     assert action_service.list_actions(engine, actor=local_admin()).empty
+
+
+def test_the_league_page_lists_teams_without_a_return_with_their_information_managers(demo_url):
+    from datetime import date, timedelta
+
+    from kim_metrics.services import admin as admin_service
+    from kim_metrics.services.reminders import missing_returns
+    engine = make_engine(demo_url)
+    latest = admin_service.round_calendar(engine).iloc[-1]["label"]
+    admin_service.set_deadline(engine, latest, date.today() - timedelta(days=2), actor=local_admin())
+    expected = missing_returns(engine, latest).teams
+    assert len(expected) > 0
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(PAGES["league"].path)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = next(d.value for d in at.dataframe if "Information managers" in d.value.columns)
+    assert shown["Team"].tolist() == expected["team"].tolist()
+    assert set(shown["Deadline"]) == {"2 days overdue"}
+    assert shown["Information managers"].tolist() == expected["information_managers"].tolist()
+
+
+def test_the_upload_page_says_a_round_is_closed(demo_url):
+    from kim_metrics.services import admin as admin_service
+    engine = make_engine(demo_url)
+    latest = admin_service.round_calendar(engine).iloc[-1]["label"]
+    admin_service.close_round(engine, latest, actor=local_admin())
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(PAGES["upload"].path)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="upload_round").value == latest
+    assert any(f"Round {latest} is closed" in w.value for w in at.warning)
+
+
+def test_the_admin_page_sets_a_deadline_and_closes_a_round(demo_url):
+    from datetime import date
+
+    from kim_metrics.services import admin as admin_service
+    engine = make_engine(demo_url)
+    latest = admin_service.round_calendar(engine).iloc[-1]["label"]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(PAGES["admin"].path)
+    at.run()
+    assert at.selectbox(key="calendar_round").value == latest
+    at.date_input(key="calendar_deadline").set_value(date(2031, 1, 14))
+    next(b for b in at.button if b.label == "Set the deadline").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert admin_service.find_round(engine, latest).deadline == date(2031, 1, 14)
+    next(b for b in at.button if b.label == "Close the round").click().run()
+    assert admin_service.find_round(engine, latest).closed
+    assert any("is closed" in s.value for s in at.success)

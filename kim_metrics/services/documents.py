@@ -24,6 +24,7 @@ from kim_metrics.reports.letters import (LetterData, RoundFacts, all_letters_fro
                                          find_directorate, letter_from)
 from kim_metrics.reports.registry import render, renderer
 from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, Actor, require
+from kim_metrics.services import actions as action_service
 from kim_metrics.services import admin as admin_service
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
@@ -84,7 +85,8 @@ def round_facts(engine: Engine, round_label: str | None, *, actor: Actor,
                       directorates=visible, previous_directorates=before,
                       teams=by_team.table, scores=scored.scores,
                       directors=directors_from(admin_service.organisation(engine)),
-                      next_deadline=following.deadline if following else None)
+                      next_deadline=following.deadline if following else None,
+                      tracked=action_service.list_actions(engine, actor=actor, round_label=label))
 
 
 def letter_data(engine: Engine, round_label: str | None, directorate: str,
@@ -162,7 +164,17 @@ def board_data(engine: Engine, round_label: str | None = None, written: date | N
     return BoardData(round=label, previous=by_team.previous.label if by_team.previous else None,
                      criteria=by_team.criteria, teams=by_team.table, directorates=by_directorate.table,
                      scores=scored.scores, trend=trend.reset_index(drop=True), department=department,
-                     written=written or date.today(), criterion_history=history)
+                     written=written or date.today(), criterion_history=history,
+                     chase=_chase(engine, label, written or date.today()),
+                     overdue_actions=action_service.overdue_by_directorate(
+                         action_service.list_actions(engine, actor=actor, today=written or date.today())))
+
+
+def _chase(engine: Engine, round_label: str, today: date) -> pd.DataFrame:
+    """The round's teams without a return, with their information managers and the deadline in words."""
+    from kim_metrics.services.reminders import days_text, missing_returns
+    missing = missing_returns(engine, round_label, today=today).teams
+    return missing.assign(when=[days_text(d) for d in missing["days"]])
 
 
 def _as_teams(result: league_service.League) -> pd.DataFrame:

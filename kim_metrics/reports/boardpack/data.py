@@ -62,6 +62,10 @@ class BoardData:
     department: dict               # the department roll-up of this round's teams
     written: date
     criterion_history: dict = field(default_factory=dict)  # round → {criterion id → mean 0-100}
+    # Teams without a return to chase: team, directorate, information_managers, when (words).
+    chase: pd.DataFrame | None = None
+    # Overdue actions per directorate: directorate, overdue; None when not gathered.
+    overdue_actions: pd.DataFrame | None = None
 
     @property
     def statuses(self) -> list[str]:

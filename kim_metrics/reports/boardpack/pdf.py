@@ -126,6 +126,34 @@ def _page_movement(pdf: ReportPDF, b: BoardData) -> None:
                       align=("L", "L", "R"), size=8.3)
 
 
+def _page_follow_up(pdf: ReportPDF, b: BoardData) -> None:
+    """Who to chase for a return (with the days to or past the deadline), and overdue actions."""
+    if b.chase is None and b.overdue_actions is None:
+        return
+    pdf.add_page()
+    pdf.title_block("Following up", f"Returns still missing for {b.round}, and the actions teams "
+                    "committed to that are past their due date.")
+    if b.chase is not None:
+        pdf.heading("Teams without a return and who to ask", size=11.5)
+        if b.chase.empty:
+            pdf.para(f"Every team sent a return for {b.round}.", size=9.5)
+        else:
+            rows = [(safe_text(r.team), safe_text(r.directorate),
+                     safe_text(r.information_managers.replace(";", ",")) or "none named", r.when)
+                    for r in b.chase.itertuples(index=False)]
+            pdf.rag_table(("Team", "Directorate", "Information managers", "Deadline"), rows,
+                          widths=(40, 40, 64, 30), align=("L", "L", "L", "L"), size=8.3)
+    if b.overdue_actions is not None:
+        pdf.heading("Overdue actions by directorate", size=11.5)
+        if b.overdue_actions.empty:
+            pdf.para("No committed action is past its due date.", size=9.5)
+        else:
+            rows = [(safe_text(r.directorate), str(int(r.overdue)))
+                    for r in b.overdue_actions.itertuples(index=False)]
+            pdf.rag_table(("Directorate", "Overdue actions"), rows, widths=(140, 34),
+                          align=("L", "R"), size=8.3)
+
+
 def _page_criteria(pdf: ReportPDF, b: BoardData) -> None:
     pdf.add_page()
     pdf.title_block("Criteria", f"How the teams that returned stand on each criterion in {b.round}; "
@@ -185,6 +213,7 @@ def render_boardpack(b: BoardData) -> bytes:
     _page_directorates(pdf, b)
     _page_teams(pdf, b)
     _page_movement(pdf, b)
+    _page_follow_up(pdf, b)
     _page_criteria(pdf, b)
     pdf.set_text_color(TEXT)
     return bytes(pdf.output())

@@ -47,6 +47,19 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class TrackedAction:
+    """An action a team committed to, still open at the letter's date."""
+
+    team: str
+    criterion: str
+    target: str
+    owner: str
+    due: date
+    status: str          # "open" or "in progress"
+    overdue: bool
+
+
+@dataclass(frozen=True)
 class TeamSummary:
     name: str
     returned: bool
@@ -86,6 +99,11 @@ class LetterData:
     no_return: tuple[str, ...] = field(default=())
     statuses: StatusSet = KNOWN      # the round's status set, for status colours
     next_deadline: date | None = None   # the next round's deadline for returns, when set
+    tracked: tuple[TrackedAction, ...] = ()   # open actions, overdue first
+
+    @property
+    def overdue(self) -> tuple[TrackedAction, ...]:
+        return tuple(a for a in self.tracked if a.overdue)
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,8 @@ class RoundFacts:
     scores: pd.DataFrame                        # api.scored_round(...).scores
     directors: dict[str, str]                   # directorate → director's email
     next_deadline: date | None = None           # the next round's deadline, when it is open with one
+    # services.actions.list_actions(...) for the round: the actions teams committed to.
+    tracked: pd.DataFrame | None = None
 
 
 def directors_from(org: pd.DataFrame) -> dict[str, str]:
@@ -173,6 +193,25 @@ def _team_actions(rows: pd.DataFrame, criteria: CriteriaSet) -> tuple[list[Actio
     return actions, claims
 
 
+ACTIVE_STATUSES = ("open", "in_progress")
+
+
+def _tracked(facts: RoundFacts, directorate: str, written: date) -> tuple[TrackedAction, ...]:
+    """The directorate's open actions at the letter's date, overdue first, then by due date."""
+    frame = facts.tracked
+    if frame is None or frame.empty:
+        return ()
+    frame = frame[(frame["directorate"] == directorate) & frame["status"].isin(ACTIVE_STATUSES)]
+    names = {c.id: c.name for c in facts.criteria}
+    out = []
+    for a in frame.to_dict("records"):
+        due = pd.Timestamp(a["due_on"]).date()
+        out.append(TrackedAction(team=str(a["team"]), criterion=names.get(a["criterion"], a["criterion"]),
+                                 target=str(a["target_label"]), owner=str(a["owner"]), due=due,
+                                 status=str(a["status"]).replace("_", " "), overdue=due < written))
+    return tuple(sorted(out, key=lambda a: (not a.overdue, a.due, a.team)))
+
+
 def letter_from(facts: RoundFacts, directorate: str, written: date) -> LetterData:
     """One directorate's letter, named exactly as the league names it."""
     table = facts.directorates
@@ -210,7 +249,8 @@ def letter_from(facts: RoundFacts, directorate: str, written: date) -> LetterDat
         ranked_teams=int(facts.teams["rank"].notna().sum()),
         teams=tuple(summaries), claims=tuple(claims),
         no_return=tuple(s.name for s in summaries if not s.returned),
-        statuses=facts.criteria.rag.statuses, next_deadline=facts.next_deadline)
+        statuses=facts.criteria.rag.statuses, next_deadline=facts.next_deadline,
+        tracked=_tracked(facts, directorate, written))
 
 
 def all_letters_from(facts: RoundFacts, written: date) -> list[LetterData]:

@@ -40,7 +40,7 @@ def summary_text(d: LetterData) -> list[str]:
                    f"It is ranked {rank} of {d.ranked_directorates} directorates. "
                    f"{d.teams_returned} of {d.teams_total} teams sent a return.")
     acting = [t for t in d.teams if t.actions]
-    if acting or d.claims or d.no_return:
+    if acting or d.claims or d.no_return or d.overdue:
         parts = []
         if acting:
             parts.append(f"{plural(sum(len(t.actions) for t in acting), 'action')} for "
@@ -49,6 +49,8 @@ def summary_text(d: LetterData) -> list[str]:
             parts.append(f"{plural(len(d.claims), 'claim')} to back up with evidence")
         if d.no_return:
             parts.append(f"{plural(len(d.no_return), 'team')} to chase for a return")
+        if d.overdue:
+            parts.append(f"{plural(len(d.overdue), 'committed action')} past {'its' if len(d.overdue) == 1 else 'their'} due date")
         summary = f"This letter lists {join_names(parts)}."
     else:
         summary = None
@@ -168,6 +170,18 @@ def letter_blocks(d: LetterData) -> list[Block]:
                      for c in d.claims)
         blocks.append(Table(("Team", "Criterion", "Claimed", "Counts as", "With evidence"), rows,
                             (27, 33, 15, 13, 12), ("L", "L", "L", "L", "C"), rag_columns=(4,)))
+
+    if d.tracked:
+        blocks.append(Heading("Actions your teams committed to"))
+        late = len(d.overdue)
+        blocks.append(Para(f"{plural(len(d.tracked), 'action')} {'is' if len(d.tracked) == 1 else 'are'} "
+                           f"open, each with an owner and a due date"
+                           + (f"; {late} {'is' if late == 1 else 'are'} overdue and listed first." if late else ".")
+                           + " An action closes itself when a return shows its target reached with evidence."))
+        rows = tuple((safe_text(a.team), safe_text(a.criterion), safe_text(a.target), safe_text(a.owner),
+                      long_date(a.due), "overdue" if a.overdue else a.status) for a in d.tracked)
+        blocks.append(Table(("Team", "Criterion", "Target", "Owner", "Due", "Status"), rows,
+                            (20, 22, 14, 22, 12, 10), ("L", "L", "L", "L", "L", "C")))
 
     if d.no_return:
         blocks.append(Heading("Teams that did not send a return"))
