@@ -354,7 +354,7 @@ def cmd_backup(engine, args) -> int:
 
 def cmd_restore(engine, args) -> int:
     from kim_metrics.storage.backup import restore
-    summary = restore(engine, args.file, force=args.force)
+    summary = restore(engine, args.file, force=args.force, actor=LOCAL_ADMIN)
     print(f"Restored {summary.total:,} rows into {len(summary.rows)} tables from {summary.file}; "
           "the database now holds exactly what the backup holds.")
     return EXIT_OK
