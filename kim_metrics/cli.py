@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -162,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kim: interrupted; nothing was saved.", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:
+        # The reader stopped reading (`kim league --format json | head`): nothing is wrong.
+        _stdout_to_devnull()
+        return EXIT_OK
     except Exception as exc:
         from sqlalchemy.exc import OperationalError
         if isinstance(exc, OperationalError):
@@ -480,5 +485,18 @@ COMMANDS = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "criteria": 
             "restore": cmd_restore}
 
 
+def _stdout_to_devnull() -> None:
+    """Send what is left of standard output nowhere, so Python's own flush at exit does not
+    fail again on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+    sys.exit(code)
