@@ -16,10 +16,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# Local mode (no [auth] in .streamlit/secrets.toml) serves this computer only (see `kim serve`);
+# the demo goes only into the default data/kim.db, never into a database KIM_DATABASE_URL names.
 run: install
 	$(PY) -m kim_metrics init
-	$(PY) -m kim_metrics demo
-	$(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
+	$(if $(KIM_DATABASE_URL),@echo "KIM_DATABASE_URL is set: not loading the demo into that database.",$(PY) -m kim_metrics demo)
+	$(PY) -m kim_metrics serve --port $(PORT)
 
 test: install
 	$(VENV)/bin/lint-imports --no-cache

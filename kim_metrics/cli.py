@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -25,7 +26,7 @@ from kim_metrics.cli_ima import register as register_ima
 from kim_metrics.cli_loop import register as register_loop
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
-from kim_metrics.storage.engine import make_engine
+from kim_metrics.storage.engine import PROJECT_ROOT, make_engine
 from kim_metrics.domain.errors import KimError, UsageError, ValidationError
 from kim_metrics.reports.exports import league_frame
 from kim_metrics.reports.registry import formats, render, renderer
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("init", parents=[common], help="create or upgrade the database")
     sub.add_parser("demo", parents=[common], help="load the demo organisation and rounds")
+
+    serve = sub.add_parser("serve", parents=[common], help="serve the dashboard (on this computer only "
+                           "unless sign-in is set up)")
+    serve.add_argument("--port", type=int, default=8501)
 
     crit = sub.add_parser("criteria", parents=[common], help="load or show the criteria")
     crit_sub = crit.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -172,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kim: interrupted; nothing was saved.", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:
+        # The reader stopped reading (`kim league --format json | head`): nothing is wrong.
+        _stdout_to_devnull()
+        return EXIT_OK
     except Exception as exc:
         from sqlalchemy.exc import OperationalError
         if isinstance(exc, OperationalError):
@@ -226,6 +235,54 @@ def cmd_demo(engine, _args) -> int:
         print(f"Loaded the demo department: {result['teams']} teams, "
               f"{result['rounds']} rounds, {result['returns']} returns.")
     return EXIT_OK
+
+
+# Where Streamlit reads secrets from (its default ``secrets.files``): the user's, then the app's.
+SECRETS_FILES = (Path.home() / ".streamlit" / "secrets.toml", PROJECT_ROOT / ".streamlit" / "secrets.toml")
+LOOPBACK = "127.0.0.1"
+
+
+def sign_in_configured(files: Sequence[Path] = SECRETS_FILES) -> bool:
+    """Whether the dashboard will ask people to sign in: an ``[auth]`` section in a secrets file.
+
+    A secrets file that cannot be read counts as none, so a mistake there keeps the dashboard
+    on this computer rather than opening local mode to the network.
+    """
+    import tomllib
+    for path in files:
+        try:
+            if "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def serve_command(port: int, *, signed_in: bool) -> list[str]:
+    """The ``streamlit run`` command line for the dashboard.
+
+    Without sign-in every visitor acts as the KIM team, so local mode listens on the loopback
+    address only: the dashboard is reachable from this computer and nowhere else. Serving
+    others needs sign-in set up (the README says how), and then Streamlit listens on every
+    interface as usual.
+    """
+    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard.py"),
+               "--server.port", str(port), "--server.headless", "true"]
+    if not signed_in:
+        command += ["--server.address", LOOPBACK]
+    return command
+
+
+def cmd_serve(_engine, args) -> int:
+    import subprocess
+    signed_in = sign_in_configured()
+    if not signed_in:
+        print(f"Local mode (no sign-in set up): serving on http://{LOOPBACK}:{args.port} for this "
+              "computer only. To serve others, set up sign-in as the README says.", file=sys.stderr)
+    try:
+        return subprocess.call(serve_command(args.port, signed_in=signed_in), cwd=PROJECT_ROOT)
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def cmd_criteria(engine, args) -> int:
@@ -410,7 +467,7 @@ def cmd_backup(engine, args) -> int:
 
 def cmd_restore(engine, args) -> int:
     from kim_metrics.storage.backup import restore
-    summary = restore(engine, args.file, force=args.force)
+    summary = restore(engine, args.file, force=args.force, actor=LOCAL_ADMIN)
     print(f"Restored {summary.total:,} rows into {len(summary.rows)} tables from {summary.file}; "
           "the database now holds exactly what the backup holds.")
     return EXIT_OK
@@ -510,12 +567,25 @@ def cmd_boardpack(engine, args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"init": cmd_init, "demo": cmd_demo, "criteria": cmd_criteria, "org": cmd_org,
+COMMANDS = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "criteria": cmd_criteria, "org": cmd_org,
             "template": cmd_template, "ingest": cmd_ingest, "league": cmd_league,
             "rounds": cmd_rounds, "audit": cmd_audit, "review": cmd_review, "roles": cmd_roles,
             "letters": cmd_letters, "boardpack": cmd_boardpack, "rebuild": cmd_rebuild, "backup": cmd_backup,
             "restore": cmd_restore}
 
 
+def _stdout_to_devnull() -> None:
+    """Send what is left of standard output nowhere, so Python's own flush at exit does not
+    fail again on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+    sys.exit(code)

@@ -240,6 +240,12 @@ def _resolve(url: str, version: int, email: str) -> Actor:
 def current_actor() -> Actor | None:
     """The person acting, with their scope; None when sign-in is on and nobody is signed in."""
     if not auth_enabled():
+        # Local mode makes every visitor the KIM team, so it answers this computer only.
+        # `kim serve` binds to the loopback address; this catches a server started another way.
+        if st.context.ip_address is not None:
+            st.error("This dashboard runs in local mode (no sign-in), which serves only the "
+                     "computer it runs on. To serve others, set up sign-in as the README says.")
+            st.stop()
         return local_admin()
     if not st.user.get("is_logged_in"):
         return None

@@ -1,14 +1,21 @@
-"""What counts as the same name, and the names someone probably meant.
+"""What counts as the same name, what a name may be, and the names someone probably meant.
 
-One rule everywhere: two names are the same when they match with case, spacing and
-punctuation ignored ("Digital Services", "Digital-Services" and "digital services" are one
-directorate). Headers, criteria, teams, directorates, assessments and labels all match by it.
+One rule everywhere, on every database: two names are the same when they match after Unicode
+compatibility normalisation (NFKC, so full-width and ligature letters are their plain
+selves) with case folded and spacing, hyphens and punctuation ignored ("Digital Services",
+"Digital-Services" and "digital services" are one directorate). Headers, criteria, teams,
+directorates, assessments and labels all match by it.
+
+A group, directorate or team name is at most ``MAX_NAME_LENGTH`` characters (the database
+columns hold that many on every backend, so SQLite cannot keep what PostgreSQL refuses) and
+has at least one letter or digit, so it can be told apart from another.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable
 
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
@@ -16,11 +23,30 @@ _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 SUGGESTION_CUTOFF = 0.6
 
 
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# The organisation's name columns are String(200) (storage.models).
+MAX_NAME_LENGTH = 200
+
+
 def norm_key(value: object) -> str:
     """Case, spacing and punctuation removed: ' Evidence-Link ' and 'evidence link' match."""
     if value is None:
         return ""
-    return _NON_ALNUM.sub("", str(value)).lower()
+    return _NON_ALNUM.sub("", unicodedata.normalize("NFKC", str(value)).casefold())
+
+
+def name_problem(name: str, what: str) -> str | None:
+    """Why ``name`` cannot be a group, directorate or team name (``what``), or None."""
+    if len(name) > MAX_NAME_LENGTH:
+        return (f"The {what} name is {len(name)} characters long; the most is {MAX_NAME_LENGTH}. "
+                f"Shorten it.")
+    if name and not norm_key(name):
+        return (f"The {what} name '{name}' has no letters or digits, so it cannot be told apart "
+                "from another. Give it a name with letters.")
+    # Control characters, and the direction overrides that make a name read as another.
+    if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in name):
+        return f"The {what} name contains invisible control characters. Retype it in plain text."
+    return None
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

@@ -9,7 +9,7 @@ import pandas as pd
 from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
 from kim_metrics.domain.identity import IdentityRefused, normalise_address
 from kim_metrics.reading.matching import header_lookup
-from kim_metrics.domain.names import norm_key
+from kim_metrics.domain.names import name_problem, norm_key
 from kim_metrics.reading.reader import Workbook
 
 ORG_FIELDS = {
@@ -68,6 +68,9 @@ def _org_frame(file: str, sheet: str, rows: list[list[object]], header_row: int,
                                         f"The {ORG_LABELS[f].lower()} is empty. Every row needs a "
                                         "group, a directorate and a team.",
                                         code=ProblemCode.MISSING_VALUE))
+            elif (wrong := name_problem(cell[f], ORG_LABELS[f].lower())):
+                problems.append(Problem(file, sheet, excel_row, labels[cols[f]], wrong,
+                                        code=ProblemCode.BAD_VALUE))
         director = cell.get("director", "")
         if director:
             try:
@@ -96,7 +99,21 @@ def _org_frame(file: str, sheet: str, rows: list[list[object]], header_row: int,
                                 "The organisation sheet has headers but no teams. Add one row per team.",
                                 code=ProblemCode.NO_DATA))
     else:
-        keys = frame.assign(d=frame["directorate"].map(norm_key), t=frame["team"].map(norm_key))
+        keys = frame.assign(d=frame["directorate"].map(norm_key), t=frame["team"].map(norm_key),
+                            g=frame["group"].map(norm_key))
+        # One name, one spelling: the database keeps names as written, so two spellings of
+        # one directorate or group would be saved as two.
+        for field, key in (("directorate", "d"), ("group", "g")):
+            named = keys[keys[field] != ""]
+            first = named.drop_duplicates(key).set_index(key)[[field, "row"]]
+            other = named[named[field] != named[key].map(first[field])]
+            for r in other.drop_duplicates(field).itertuples():
+                was = first.loc[getattr(r, key)]
+                problems.append(Problem(file, sheet, r.row, labels[cols[field]],
+                                        f"'{getattr(r, field)}' is the same {field} as "
+                                        f"'{was[field]}' on row {was['row']}, spelt differently. "
+                                        "Spell it the same way on every row.",
+                                        code=ProblemCode.CONFLICT))
         for r in keys[keys.duplicated(["d", "t"])].itertuples():
             problems.append(Problem(file, sheet, r.row, labels[cols["team"]],
                                     f"'{r.team}' is listed twice in '{r.directorate}'. Keep one row per team.",

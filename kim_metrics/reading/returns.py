@@ -17,7 +17,7 @@ import pandas as pd
 from kim_metrics.domain.criteria import CriteriaSet
 from kim_metrics.domain.errors import Problem, ProblemCode, UsageError, ValidationError
 from kim_metrics.reading.matching import _shorten, criterion_lookup, header_lookup, norm_keys, parse_scores
-from kim_metrics.domain.names import closest, norm_key
+from kim_metrics.domain.names import closest, name_problem, norm_key
 from kim_metrics.reading.reader import Sheet, Workbook
 from kim_metrics.reading.text_rules import cell_text, text_problems
 
@@ -310,6 +310,14 @@ def _match_teams(data: pd.DataFrame, org: pd.DataFrame, file: str,
     data["team_key"] = norm_keys(data["team"])
     data["directorate_key"] = norm_keys(data["directorate"])
     if org.empty:
+        # The return's names become the organisation: the same rule as the workbook's.
+        for field in ("team", "directorate", "group"):
+            for r in data.loc[data[field] != ""].drop_duplicates(field).itertuples():
+                wrong = name_problem(str(getattr(r, field)), field)
+                if wrong:
+                    column = r.team_column if field == "team" else field.capitalize()
+                    problems.append(Problem(file, r.sheet, r.row, column, wrong,
+                                            code=ProblemCode.BAD_VALUE))
         return _discover_teams(data, missing_team)
     known = org.assign(team_key=norm_keys(org["team"]), directorate_key=norm_keys(org["directorate"]))
     unique_names = known.drop_duplicates("team_key", keep=False).set_index("team_key")

@@ -105,12 +105,44 @@ def alembic_config(engine: Engine):
     return cfg
 
 
+# PostgreSQL advisory lock key taken while the schema is created or upgraded ("KIMSCHEMA").
+SCHEMA_LOCK_KEY = 0x4B494D534348454D
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Hold the database's schema lock for the block: one start creates or upgrades the
+    schema while any other waits, then finds it done.
+
+    On PostgreSQL, four dashboards or ``kim init`` starting at once on an empty database
+    would otherwise each create the same types and tables, and all but one would fail. The
+    lock is a session advisory lock on its own connection, so it is released even if the
+    migration's transaction fails, and when the process dies. SQLite needs none: its first
+    writer holds the whole file.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
+            conn.commit()
+
+
 def init_db(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration (nothing to do when it is current)."""
-    if database_revision(engine) == head_revision():
+    head = head_revision()
+    if database_revision(engine) == head:
         return
-    from alembic import command
-    command.upgrade(alembic_config(engine), "head")
+    with schema_lock(engine):
+        if database_revision(engine) == head:   # another start did it while this one waited
+            return
+        from alembic import command
+        command.upgrade(alembic_config(engine), "head")
 
 
 RETRY_ATTEMPTS = 8

@@ -6,6 +6,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from kim_metrics.domain.names import norm_key
 from kim_metrics.storage import audit
 from kim_metrics.storage.audit import SYSTEM_ACTOR
 from kim_metrics.storage.models import Directorate, Team
@@ -31,37 +32,39 @@ def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFra
 def save_org(conn: Connection, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
     """Make the database's organisation match ``teams`` (from ``org.parse_org``).
 
-    Teams missing from the new workbook are kept, inactive, so their history stays.
+    Teams missing from the new workbook are kept, inactive, so their history stays. Names
+    match the stored ones by ``names.norm_key`` (the one rule for the same name on every
+    backend), so a respelling renames a directorate or team rather than making a second.
     """
     before = _org_snapshot(conn)
-    directorates = {r.name: r for r in conn.execute(select(Directorate.__table__))}
+    directorates = {norm_key(r.name): r for r in conn.execute(select(Directorate.__table__))}
     counts = {"teams_added": 0, "teams_updated": 0, "teams_retired": 0, "directorates": 0}
     by_dir = teams.groupby("directorate", sort=False)
     for name, rows in by_dir:
         first = rows.iloc[0]
         values = {"group_name": first["group"], "director_email": first["director"] or None}
-        if name in directorates:
-            conn.execute(update(Directorate).where(Directorate.id == directorates[name].id)
-                         .values(**values))
-            d_id = directorates[name].id
+        if norm_key(name) in directorates:
+            d_id = directorates[norm_key(name)].id
+            conn.execute(update(Directorate).where(Directorate.id == d_id).values(name=name, **values))
         else:
             d_id = conn.execute(insert(Directorate).values(name=name, **values)).inserted_primary_key[0]
         counts["directorates"] += 1
-        existing = {t.name: t for t in conn.execute(select(Team.__table__).where(Team.directorate_id == d_id))}
+        existing = {norm_key(t.name): t
+                    for t in conn.execute(select(Team.__table__).where(Team.directorate_id == d_id))}
         for r in rows.itertuples():
             ims = "; ".join(r.information_managers)
-            if r.team in existing:
-                conn.execute(update(Team).where(Team.id == existing[r.team].id)
-                             .values(information_managers=ims, active=True))
+            if norm_key(r.team) in existing:
+                conn.execute(update(Team).where(Team.id == existing[norm_key(r.team)].id)
+                             .values(name=r.team, information_managers=ims, active=True))
                 counts["teams_updated"] += 1
             else:
                 conn.execute(insert(Team).values(name=r.team, directorate_id=d_id,
                                                  information_managers=ims, active=True))
                 counts["teams_added"] += 1
-    keep = set(zip(teams["directorate"], teams["team"]))
+    keep = {(norm_key(d), norm_key(t)) for d, t in zip(teams["directorate"], teams["team"])}
     current = conn.execute(select(Team.id, Team.name, Directorate.name.label("d"))
                            .join(Directorate).where(Team.active.is_(True))).all()
-    retire = [t.id for t in current if (t.d, t.name) not in keep]
+    retire = [t.id for t in current if (norm_key(t.d), norm_key(t.name)) not in keep]
     if retire:
         conn.execute(update(Team).where(Team.id.in_(retire)).values(active=False))
     counts["teams_retired"] = len(retire)
@@ -81,13 +84,13 @@ def _org_snapshot(conn: Connection) -> dict[str, dict]:
 def add_discovered_teams(conn: Connection, new_teams: pd.DataFrame) -> dict[int, int]:
     """Create teams named by a return when no organisation is loaded; placeholder → real id."""
     ids: dict[int, int] = {}
-    directorates = {r.name: r.id for r in conn.execute(select(Directorate.__table__))}
+    directorates = {norm_key(r.name): r.id for r in conn.execute(select(Directorate.__table__))}
     for r in new_teams.itertuples():
-        if r.directorate not in directorates:
-            directorates[r.directorate] = conn.execute(insert(Directorate).values(
+        if norm_key(r.directorate) not in directorates:
+            directorates[norm_key(r.directorate)] = conn.execute(insert(Directorate).values(
                 name=r.directorate, group_name=r.group)).inserted_primary_key[0]
         ids[r.team_id] = conn.execute(insert(Team).values(
-            name=r.team, directorate_id=directorates[r.directorate], information_managers="",
+            name=r.team, directorate_id=directorates[norm_key(r.directorate)], information_managers="",
             active=True)).inserted_primary_key[0]
     return ids
 

@@ -620,6 +620,90 @@ CORPUS: dict[str, BadFile] = {f.name: f for f in [
 ]}
 
 
+# --- organisation workbooks and criteria files (issue 10, points 3, 9 and 12) -------------------
+#
+# The KIM team loads these with `kim org load` and `kim criteria load` (or the admin page). Each
+# is refused with a located message and leaves the database byte-for-byte unchanged.
+
+ORG_HEADERS = ["Group", "Directorate", "Team", "Director", "Information managers"]
+LONG_DIRECTORATE = "Directorate of " + "Very " * 55 + "Long Names"      # 300 characters
+
+
+@dataclass(frozen=True)
+class BadAdminFile:
+    name: str
+    kind: str                          # "org" or "criteria"
+    build: Callable[[], bytes]
+    says: tuple[str, ...]              # words the refusal must contain
+    where: tuple[int | None, str | None] | None = None   # (row, column) one problem must point at
+
+
+def org_xlsx(body: list[list[object]]) -> bytes:
+    return xlsx([["Corporate", "Finance", "Payroll", "pay.dir@dept.gov.uk", "im.pay@dept.gov.uk"], *body],
+                headers=ORG_HEADERS, sheet="Organisation")
+
+
+def criteria_bytes(old: str, new: str) -> bytes:
+    from kim_metrics.domain.criteria import DEFAULT_CRITERIA_PATH
+    text = DEFAULT_CRITERIA_PATH.read_text(encoding="utf-8")
+    assert old in text, old
+    return text.replace(old, new, 1).encode("utf-8")
+
+
+ADMIN_CORPUS: dict[str, BadAdminFile] = {f.name: f for f in [
+    # Point 9: names behave on every backend.
+    BadAdminFile("org-300-character-directorate.xlsx", "org",
+                 lambda: org_xlsx([["Corporate", LONG_DIRECTORATE, "Records", "", ""]]),
+                 says=("300 characters long", "the most is 200"), where=(3, "Directorate")),
+    BadAdminFile("org-300-character-team.csv", "org",
+                 lambda: csv_bytes([["Corporate", "Finance", "T" * 300, "", ""]], headers=ORG_HEADERS),
+                 says=("team name is 300 characters",), where=(2, "Team")),
+    BadAdminFile("org-three-spellings.xlsx", "org",
+                 lambda: org_xlsx([["Corporate", "Digital Services", "Web", "", ""],
+                                   ["Corporate", "Digital-Services", "Data", "", ""],
+                                   ["Corporate", "digital services", "Platforms", "", ""]]),
+                 says=("same directorate as 'Digital Services' on row 3", "Spell it the same way"),
+                 where=(4, "Directorate")),
+    BadAdminFile("org-full-width-spelling.xlsx", "org",
+                 lambda: org_xlsx([["Corporate", "\uff26\uff49\uff4e\uff41\uff4e\uff43\uff45", "Audit",
+                                    "", ""]]),
+                 says=("same directorate as 'Finance' on row 2",), where=(3, "Directorate")),
+    BadAdminFile("org-no-letters.xlsx", "org", lambda: org_xlsx([["Corporate", "Finance", "★★★", "", ""]]),
+                 says=("has no letters or digits",), where=(3, "Team")),
+    BadAdminFile("org-direction-override.xlsx", "org",
+                 lambda: org_xlsx([["Corporate", "Finance", "Audit\u202eetirw", "", ""]]),
+                 says=("invisible control characters",), where=(3, "Team")),
+    # Point 3: every email in the workbook is an address nobody can borrow.
+    BadAdminFile("org-kelvin-sign-director.xlsx", "org",
+                 lambda: org_xlsx([["Corporate", "Policy", "Tax", "\u212aIM.LEAD@dept.gov.uk", ""]]),
+                 says=("Unicode normalisation",), where=(3, "Director")),
+    BadAdminFile("org-local-admin-im.xlsx", "org",
+                 lambda: org_xlsx([["Corporate", "Policy", "Tax", "", "im@dept.gov.uk; LOCAL-ADMIN"]]),
+                 says=("reserved",), where=(3, "Information managers")),
+    BadAdminFile("org-markdown-image-email.xlsx", "org",
+                 lambda: org_xlsx([["Corporate", "Policy", "Tax", "![a](https://evil.example/p.png)@x.gov.uk",
+                                    ""]]),
+                 says=("is not an email address",), where=(3, "Director")),
+    BadAdminFile("org-look-alike-domain.csv", "org",
+                 lambda: csv_bytes([["Corporate", "Policy", "Tax", "kim.lead@d\u0435pt.gov.uk", ""]],
+                                   headers=ORG_HEADERS),
+                 says=("outside plain ASCII in its domain",), where=(2, "Director")),
+    # Point 12: criteria weights and encodings.
+    *[BadAdminFile(f"criteria-weight-{label}.toml", "criteria",
+                   (lambda value=value: criteria_bytes("weight = 1.5", f"weight = {value}")),
+                   says=("weight must be a number above 0 and at most 1000",))
+      for label, value in [("zero", "0"), ("negative", "-1"), ("nan", "nan"), ("infinite", "inf"),
+                           ("over-1000", "1000.5"), ("huge", "1e308"), ("text", '"heavy"'),
+                           ("true", "true")]],
+    BadAdminFile("criteria-latin-1.toml", "criteria",
+                 lambda: criteria_bytes("corporate naming convention,", "corporate naming convention (caf\u00e9),").decode("utf-8").encode("latin-1"),
+                 says=("not UTF-8",)),
+    BadAdminFile("criteria-utf-16.toml", "criteria",
+                 lambda: criteria_bytes("weight = 1.5", "weight = 1.5").decode("utf-8").encode("utf-16"),
+                 says=("not UTF-8",)),
+]}
+
+
 def build_corpus(folder: Path) -> dict[str, Path]:
     """Write every corpus file into ``folder``; name → path."""
     folder.mkdir(parents=True, exist_ok=True)
