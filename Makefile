@@ -19,7 +19,8 @@ install: $(STAMP)
 run: install
 	$(PY) -m kim_metrics init
 	$(PY) -m kim_metrics demo
-	$(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true \
+		--server.maxUploadSize $$($(PY) -m kim_metrics.settings upload-mb)
 
 test: install
 	$(VENV)/bin/lint-imports --no-cache
