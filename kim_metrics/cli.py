@@ -266,8 +266,14 @@ def serve_command(port: int, *, signed_in: bool) -> list[str]:
     others needs sign-in set up (the README says how), and then Streamlit listens on every
     interface as usual.
     """
+    import math
+
+    from kim_metrics.settings import load_settings
+    # The uploader's own cap is the reader's limit, so the page never offers more than is read.
+    upload_mb = math.ceil(load_settings().max_upload_mb)
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard.py"),
-               "--server.port", str(port), "--server.headless", "true"]
+               "--server.port", str(port), "--server.headless", "true",
+               "--server.maxUploadSize", str(upload_mb)]
     if not signed_in:
         command += ["--server.address", LOOPBACK]
     return command

@@ -9,7 +9,6 @@ run without waiting for anything to expire.
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,9 +28,11 @@ from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.domain.statuses import StatusSet, rag_style
 from kim_metrics.storage.schema import ensure_schema
+from kim_metrics.settings import load_settings
 
 # Cached figures kept per function: a few rounds × levels × people, old versions fall out.
-CACHE_ENTRIES = 64
+_SETTINGS = load_settings()
+CACHE_ENTRIES = _SETTINGS.cache_entries
 LOCAL_USER = "local-admin"
 
 
@@ -82,7 +83,7 @@ def data_version(url: str) -> int:
 
 
 # Each public function reads the version and calls its cached twin keyed on it.
-_CACHE = {"show_spinner": False, "max_entries": CACHE_ENTRIES}
+_CACHE = {"show_spinner": False, "max_entries": CACHE_ENTRIES, "ttl": _SETTINGS.cache_ttl_s}
 
 
 @st.cache_data(**_CACHE)
@@ -221,7 +222,6 @@ ROLES: dict[str, RoleSpec] = {
     INFORMATION_MANAGER: RoleSpec("Information manager", "upload", ("upload", "league", "directorate", "team")),
     VIEWER: RoleSpec("Member of staff", "league", ("league",)),
 }
-ROLE_ENV = "KIM_ROLE"
 
 
 def auth_enabled() -> bool:
@@ -269,7 +269,7 @@ def current_role(actor: Actor | None = None) -> tuple[str, str | None]:
     actor = actor or current_actor()
     if auth_enabled():
         return (actor.role if actor else VIEWER), None
-    asked = st.session_state.get("role") or os.environ.get(ROLE_ENV) or ADMIN
+    asked = st.session_state.get("role") or load_settings().role or ADMIN
     if asked in ROLES:
         return asked, None
     return EXECUTIVE, (f"'{asked}' is not a role this dashboard knows "

@@ -1,12 +1,7 @@
-"""Which mail service to use, from the environment.
-
-Every ``KIM_*`` variable the delivery layer reads is read in ``delivery_settings`` alone, so
-that moving them into the project-wide settings object is a change in one place.
-"""
+"""Which mail service to use, from the project's settings (``kim_metrics.settings``)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +9,7 @@ from email.utils import parseaddr
 
 from kim_metrics.delivery.message import Kind, address_problem
 from kim_metrics.delivery.transport import NotConfigured, Transport
+from kim_metrics.settings import ENV_PREFIX, load_settings
 
 SMTP_URL = "KIM_SMTP_URL"
 MAIL_FROM = "KIM_MAIL_FROM"
@@ -36,14 +32,15 @@ class DeliverySettings:
 
 def delivery_settings(environ: Mapping[str, str] | None = None) -> DeliverySettings:
     """The delivery settings from ``environ`` (the process environment by default)."""
-    env = os.environ if environ is None else environ
+    s = load_settings(environ)
+    templates = {kind: value.strip() for kind in Kind
+                 if (value := getattr(s, kind.template_variable.removeprefix(ENV_PREFIX).lower()))}
+    return DeliverySettings(smtp_url=_secret(s.smtp_url), mail_from=s.mail_from and s.mail_from.strip(),
+                            notify_api_key=_secret(s.notify_api_key), notify_templates=templates)
 
-    def read(name: str) -> str | None:
-        return (env.get(name) or "").strip() or None
 
-    templates = {kind: value for kind in Kind if (value := read(kind.template_variable))}
-    return DeliverySettings(smtp_url=read(SMTP_URL), mail_from=read(MAIL_FROM),
-                            notify_api_key=read(NOTIFY_API_KEY), notify_templates=templates)
+def _secret(value) -> str | None:
+    return value.get_secret_value().strip() or None if value is not None else None
 
 
 def _how_to_configure() -> str:

@@ -51,7 +51,8 @@ from kim_metrics.domain.names import closest, norm_key
 from kim_metrics.domain.statuses import StatusSet
 
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
-DEFAULT_FRAMEWORK_PATH = Path(__file__).resolve().parents[2] / "data" / "ima_framework.toml"
+# Shipped inside the package, like the criteria (``data/ima_framework.toml`` links to it).
+DEFAULT_FRAMEWORK_PATH = Path(__file__).resolve().parents[1] / "data" / "ima_framework.toml"
 
 # Kinds of assessment, as stored, and how they read.
 ASSESSMENT, PROGRESS_REVIEW = "assessment", "progress review"

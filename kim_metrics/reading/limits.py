@@ -15,44 +15,26 @@ department can raise a limit without changing code.
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kim_metrics.domain.errors import KimError, ProblemCode, ReadError
+from kim_metrics.settings import UPLOAD_LIMITS, SettingError, Settings, env_name, load_settings
 
 
 @dataclass(frozen=True)
 class Limit:
     key: str
     env: str
-    default: int
+    default: int | float
     what: str  # completes "Set it to the ..." in the message about a bad setting
 
 
-LIMITS: tuple[Limit, ...] = (
-    Limit("upload_mb", "KIM_MAX_UPLOAD_MB", 20, "largest file that may be uploaded, in MB"),
-    Limit("rows_per_sheet", "KIM_MAX_ROWS_PER_SHEET", 200_000, "most rows one sheet may have"),
-    Limit("cells_per_sheet", "KIM_MAX_CELLS_PER_SHEET", 10_000_000,
-          "most cells one sheet may span (rows × columns, blanks included)"),
-    Limit("sheets", "KIM_MAX_SHEETS", 200, "most sheets a workbook may have"),
-    # Reading takes about 70 bytes a cell for an .xls or .ods (calamine keeps each sheet and
-    # hands out a copy) and 40 for an .xlsx: at this default, under half a GB in all.
-    Limit("workbook_cells", "KIM_MAX_WORKBOOK_CELLS", 5_000_000,
-          "most cells all the sheets of a workbook may span together (blanks included)"),
-    Limit("zip_entries", "KIM_MAX_ZIP_ENTRIES", 1_000, "most parts a zip-based workbook may hold"),
-    Limit("uncompressed_mb", "KIM_MAX_UNCOMPRESSED_MB", 250,
-          "largest size a workbook may unzip to, in MB"),
-    Limit("compression_ratio", "KIM_MAX_COMPRESSION_RATIO", 100,
-          "most times smaller a part of a workbook may be compressed"),
-    Limit("shared_text_mb", "KIM_MAX_SHARED_TEXT_MB", 200,
-          "most text, in MB, a workbook's cells may copy from its shared strings"),
-    Limit("cell_chars", "KIM_MAX_CELL_CHARS", 32_767,
-          "longest text one cell may hold (32,767 is Excel's own limit)"),
-)
-_WHOLE_NUMBERS = {"rows_per_sheet", "cells_per_sheet", "sheets", "workbook_cells", "zip_entries",
-                  "cell_chars"}
+# The limits are the ``max_*`` fields of the settings, named here without their ``max_``.
+LIMITS: tuple[Limit, ...] = tuple(
+    Limit(name.removeprefix("max_"), env_name(name), Settings.model_fields[name].default,
+          Settings.model_fields[name].description or "")
+    for name in UPLOAD_LIMITS)
 
 
 @dataclass(frozen=True)
@@ -71,21 +53,11 @@ class Limits:
 
 def current_limits() -> Limits:
     """The limits in force, read from the environment each time so a change needs no restart."""
-    values: dict[str, float] = {}
-    for limit in LIMITS:
-        raw = os.environ.get(limit.env, "").strip()
-        if not raw:
-            values[limit.key] = limit.default
-            continue
-        try:
-            value = float(raw.replace(",", "").replace("_", ""))
-        except ValueError:
-            value = math.nan
-        if not (value > 0 and math.isfinite(value)):
-            raise KimError(f"The setting {limit.env}={raw!r} is not a positive number. Set it to the "
-                           f"{limit.what} (default {limit.default:,}), or unset it.")
-        values[limit.key] = value
-    return Limits(**{k: int(v) if k in _WHOLE_NUMBERS else v for k, v in values.items()})
+    try:
+        settings = load_settings()
+    except SettingError as exc:
+        raise KimError(str(exc)) from None
+    return Limits(**{name.removeprefix("max_"): getattr(settings, name) for name in UPLOAD_LIMITS})
 
 
 def row_limit() -> int:

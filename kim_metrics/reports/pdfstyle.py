@@ -10,7 +10,6 @@ folder holding ``DejaVuSans.ttf`` and ``DejaVuSans-Bold.ttf`` to use fonts from 
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
 from kim_metrics.domain.statuses import StatusSet, rag_style
+from kim_metrics.settings import load_settings
 
 # GOV.UK colours: text, secondary text, borders, light fill, brand blue.
 TEXT = "#0B0C0C"
@@ -30,7 +30,6 @@ LIGHT = "#F3F2F1"
 BLUE = "#1D70B8"
 WHITE = "#FFFFFF"
 
-FONT_DIR_ENV = "KIM_PDF_FONT_DIR"
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),      # Debian, Ubuntu: fonts-dejavu-core
     Path("/usr/share/fonts/dejavu"),                # Fedora, Arch
@@ -53,7 +52,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def unicode_fonts() -> tuple[Path, Path] | None:
     """The regular and bold DejaVu Sans files, or None when the machine has none."""
-    extra = os.environ.get(FONT_DIR_ENV)
+    extra = load_settings().pdf_font_dir
     for folder in ([Path(extra)] if extra else []) + list(FONT_DIRS):
         regular, bold = folder / REGULAR, folder / BOLD
         if regular.is_file() and bold.is_file():

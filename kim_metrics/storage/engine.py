@@ -8,7 +8,6 @@ owned by Alembic: ``init_db`` upgrades a database to the newest revision.
 from __future__ import annotations
 
 import functools
-import os
 import random
 import re
 import time
@@ -22,15 +21,10 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from kim_metrics.domain.errors import DatabaseBusy
+from kim_metrics.settings import default_database_path, env_name, load_settings
 
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "kim.db"
-
-
-DATABASE_URL_ENV = "KIM_DATABASE_URL"
+DATABASE_URL_ENV = env_name("database_url")
 
 
 # How long SQLite waits for another writer before giving up; saves are short, so a
@@ -40,7 +34,7 @@ SQLITE_BUSY_TIMEOUT_S = 30
 
 def database_url(url: str | None = None) -> str:
     """The URL to use: the one given, else ``KIM_DATABASE_URL``, else the SQLite default."""
-    url = url or os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    url = url or load_settings().database_url or f"sqlite:///{default_database_path()}"
     parsed = make_url(url)
     # People paste postgres:// URLs from their platform; SQLAlchemy wants a named driver.
     if parsed.drivername in ("postgres", "postgresql"):
