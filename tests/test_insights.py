@@ -12,7 +12,7 @@ from kim_metrics.services import admin as admin_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.criteria import NO_RETURN, criteria_from_dict
-from kim_metrics.domain.errors import Problem, ValidationError
+from kim_metrics.domain.errors import UNKNOWN_COLUMNS, Problem, ValidationError
 from kim_metrics.domain.scoring import score_rows, team_scores
 
 from .conftest import FULL_MARKS, NOTHING, RETURN_HEADERS, long_rows
@@ -203,12 +203,15 @@ def test_safe_link(url, safe):
 
 def test_problems_frame_and_unknown_columns():
     err = ValidationError([Problem("r.csv", "r.csv", 3, "Score", "Bad score."),
-                           Problem("r.csv", "r.csv", 1, None, "Could not find the columns of a return.")])
+                           Problem("r.csv", "r.csv", 1, None, "Could not find the columns of a return.",
+                                   kind=UNKNOWN_COLUMNS)])
     frame = insights.problems_frame(err)
-    assert list(frame.columns) == ["sheet", "row", "column", "message"]
-    assert frame["row"].tolist() == [1, 3]
+    assert list(frame.columns) == ["sheet", "rows", "column", "message"]
+    assert frame["rows"].tolist() == ["1", "3"]
     assert insights.unknown_columns(err).row == 1
-    assert insights.unknown_columns(ValidationError([Problem("f", None, None, None, "x")])) is None
+    # Found by its kind, not its wording.
+    assert insights.unknown_columns(ValidationError([Problem("f", None, None, None,
+                                                             "Could not find the columns")])) is None
 
 
 def test_mapping_from_odd_headers_lets_the_return_through(sqlite_engine, criteria):

@@ -37,7 +37,8 @@ from kim_metrics.storage import rounds as round_store
 from kim_metrics.storage import scores as score_store
 from kim_metrics.domain.access import Actor, redact
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
-from kim_metrics.domain.errors import NotFoundError, Problem, ValidationError
+from kim_metrics.domain.errors import (UNKNOWN_COLUMNS, WEB, KimError, NotFoundError, Problem, ReadError,
+                                      ValidationError, group_problems)
 from kim_metrics.reports.exports import league_frame
 from kim_metrics.domain.names import norm_key
 from kim_metrics.reading.reader import read_workbook
@@ -45,7 +46,6 @@ from kim_metrics.reading.returns import FIELD_LABELS, FIELDS, LONG_REQUIRED
 from kim_metrics.domain.scoring import CHALLENGED, SCORE_DECIMALS, score_rows, team_scores
 
 GAIN_DECIMALS = 2
-UNKNOWN_COLUMNS_TEXT = "could not find the columns"
 
 
 # Headline figures --------------------------------------------------------------------------
@@ -365,24 +365,38 @@ def safe_link(url: str) -> str | None:
 
 # Upload ------------------------------------------------------------------------------------
 
-PROBLEM_COLUMNS = ["sheet", "row", "column", "message"]
+PROBLEM_COLUMNS = ["sheet", "rows", "column", "message"]
 
 
-def problems_frame(error: ValidationError | Sequence[Problem]) -> pd.DataFrame:
-    """A validation report as a table: sheet, row, column and message."""
-    problems = error.problems if isinstance(error, ValidationError) else list(error)
-    out = pd.DataFrame([{"sheet": p.sheet or "", "row": p.row, "column": p.column or "",
-                         "message": p.message} for p in problems], columns=PROBLEM_COLUMNS)
-    out["row"] = out["row"].astype("Int64")
-    return out
+def problems_of(error: KimError | Sequence[Problem]) -> list[Problem]:
+    """The located problems an error carries: a validation report's, a read error's one, or
+    the whole message as a problem of the file for any other mistake."""
+    if isinstance(error, ValidationError):
+        return list(error.problems)
+    if isinstance(error, ReadError):
+        return [error.problem]
+    if isinstance(error, KimError):
+        return [Problem("", None, None, None, str(error))]
+    return list(error)
+
+
+def problems_frame(error: KimError | Sequence[Problem], *, audience: str = WEB) -> pd.DataFrame:
+    """A problem report as a table of sheet, rows, column and message, worded for
+    ``audience``. Identical messages about one column are one line ("16-22"); a problem of the
+    whole file or sheet has no rows (an empty cell, never "None")."""
+    groups = group_problems(problems_of(error), audience=audience)
+    return pd.DataFrame([{"sheet": g.sheet or "", "rows": g.rows_text, "column": g.column or "",
+                          "message": g.message} for g in groups], columns=PROBLEM_COLUMNS)
+
+
+def problem_count(error: KimError | Sequence[Problem]) -> int:
+    """How many problems there are, counting each row of a grouped line."""
+    return len(problems_of(error))
 
 
 def unknown_columns(error: ValidationError) -> Problem | None:
     """The problem saying the return's columns were not recognised, if that is what went wrong."""
-    for p in error.problems:
-        if UNKNOWN_COLUMNS_TEXT in p.message.lower():
-            return p
-    return None
+    return next((p for p in error.problems if p.kind == UNKNOWN_COLUMNS), None)
 
 
 def file_headers(data: bytes, file_name: str, problem: Problem | None = None) -> list[str]:
