@@ -29,6 +29,7 @@ ROUND_DELETED = "round deleted"
 ORG_LOADED = "organisation loaded"
 ROLE_GRANTED = "role granted"
 ROLE_REVOKED = "role revoked"
+COMMENT_ADDED = "comment added"
 COLUMNS = ["id", "at", "actor", "action", "round", "target", "before", "after"]
 
 
