@@ -212,11 +212,13 @@ PAGES: dict[str, PageSpec] = {
     "upload": PageSpec("pages/upload.py", "Upload a return", ":material/upload_file:", "upload"),
     "admin": PageSpec("pages/admin.py", "Run the scheme", ":material/settings:", "admin"),
     "audit": PageSpec("pages/audit.py", "Audit trail", ":material/history:", "audit"),
+    "queue": PageSpec("pages/queue.py", "Verification queue", ":material/playlist_add_check:", "queue"),
     "ima": PageSpec("pages/ima.py", "Information Management Assessment", ":material/fact_check:", "ima"),
 }
 
 ROLES: dict[str, RoleSpec] = {
-    ADMIN: RoleSpec("KIM team", "league", ("league", "directorate", "team", "upload", "ima", "admin", "audit")),
+    ADMIN: RoleSpec("KIM team", "league", ("league", "directorate", "team", "upload", "ima", "queue", "admin",
+                                           "audit")),
     EXECUTIVE: RoleSpec("Permanent Secretary / Board", "league", ("league", "directorate", "team", "ima")),
     DIRECTOR: RoleSpec("Director", "directorate", ("directorate", "league", "team", "ima")),
     INFORMATION_MANAGER: RoleSpec("Information manager", "upload", ("upload", "league", "directorate", "team")),

@@ -35,7 +35,8 @@ def show_problems(error: KimError, what: str) -> None:
     else:
         st.error(ui.md_escape(str(error)), icon=":material/error:")
         return
-    st.error(f"**{len(report)} problem{'s' if len(report) != 1 else ''} in the {what}; nothing "
+    count = insights.problem_count(error)
+    st.error(f"**{count} problem{'s' if count != 1 else ''} in the {what}; nothing "
              "was saved.**", icon=":material/error:")
     st.dataframe(report.rename(columns=str.capitalize), hide_index=True, width="stretch",
                  column_config={"Message": st.column_config.TextColumn("Message", width="large")})

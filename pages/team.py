@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from kim_metrics.services import comments as comment_service
 from kim_metrics.services import review as review_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.access import visible_org
@@ -107,7 +108,8 @@ def review_form(c) -> None:
     criterion = criteria.get(c.criterion)
     with st.expander("Review this score (KIM team)"):
         with st.form(key=f"review_{c.score_id}", border=False):
-            verdict = st.radio("Verdict", ["Verify", "Challenge"], horizontal=True,
+            # No default: a verdict saved without a choice would be a verdict nobody gave.
+            verdict = st.radio("Verdict", ["Verify", "Challenge"], horizontal=True, index=None,
                                key=f"verdict_{c.score_id}")
             if criterion.challenge_values() is None:
                 value = st.number_input("If challenged, count it at (%)", 0.0, 100.0, step=1.0,
@@ -118,6 +120,9 @@ def review_form(c) -> None:
             note = st.text_area("Note for the team", key=f"note_{c.score_id}",
                                 help="The team reads this on its page; say what evidence is missing.")
             if st.form_submit_button("Save the review"):
+                if verdict is None:
+                    st.error("Choose Verify or Challenge, then save the review.")
+                    return
                 status = "verified" if verdict == "Verify" else "challenged"
                 try:
                     review_service.review_score(ui.engine(), c.score_id, status=status, actor=actor,
@@ -129,6 +134,31 @@ def review_form(c) -> None:
                     st.rerun()
 
 
+def comment_thread(c, thread: pd.DataFrame) -> None:
+    """A score's comments, and a reply box for those who may write in the thread."""
+    mine = thread[thread["score_id"] == c.score_id]
+    may_write = actor.may_comment_on(team_id, detail.directorate)
+    if mine.empty and not may_write:
+        return
+    with st.expander(f"Comments ({len(mine)})", expanded=not mine.empty):
+        for m in mine.itertuples(index=False):
+            st.caption(f"{ui.md_escape(m.author)} · {pd.Timestamp(m.written_at):%d %b %Y %H:%M}")
+            st.text(m.body)
+        if may_write:
+            with st.form(key=f"comment_{c.score_id}", clear_on_submit=True, border=False):
+                body = st.text_area("Reply", key=f"comment_body_{c.score_id}",
+                                    help="The KIM team reads this; no new return is needed.")
+                if st.form_submit_button("Send the reply"):
+                    try:
+                        comment_service.add_comment(ui.engine(), c.score_id, body, actor=actor)
+                    except KimError as exc:
+                        st.error(ui.md_escape(str(exc)))
+                    else:
+                        st.rerun()
+
+
+score_ids = [int(s) for s in detail.criteria["score_id"].dropna()]
+threads = comment_service.threads(ui.engine(), score_ids, actor=actor)
 tracked.committed_actions(actor, team_id=team_id, heading="Actions")
 
 st.subheader("Each criterion")
@@ -160,6 +190,8 @@ for c in detail.criteria.itertuples(index=False):
                 st.markdown(f"**Reviewer's note** ({c.review_status}"
                             + (f" by {ui.md_escape(c.reviewer)}" if c.reviewer else "") + ")")
                 st.text(c.review_note or "No note.")
+            if c.score_id is not None and not pd.isna(c.score_id):
+                comment_thread(c, threads)
             if can_review and c.score_id is not None:
                 review_form(c)
         past = history[history["criterion"] == c.criterion]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -17,9 +18,10 @@ from kim_metrics.services import admin as admin_service
 from kim_metrics.services import common
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import views as insights
-from kim_metrics.domain.errors import KimError, ReadError, ValidationError
+from kim_metrics.domain.errors import KimError, ValidationError
 from kim_metrics.reading.returns import FIELD_LABELS
 from kim_metrics.domain.rounds import next_label
+from kim_metrics.reports import registry
 from kim_metrics.reports.files import slug
 from kim_metrics.reports.template import write_template
 from pages import _followup as followup
@@ -33,6 +35,7 @@ MAPPINGS_KEY = "upload_mappings"  # file hash → {canonical field: header}
 SAVED_KEY = "upload_saved"        # what the last save stored, for the confirmation
 NOT_IN_FILE = "— not in the file —"
 TYPES = ["xlsx", "xlsm", "xls", "ods", "csv"]
+REPORT_LINES = 200                # problem lines shown on the page; the download holds them all
 
 
 def current_quarter(today: date | None = None) -> str:
@@ -79,12 +82,39 @@ def check(engine, data: bytes, name: str, round_label: str, mapping: dict | None
     return result
 
 
-def problems_table(error: KimError) -> pd.DataFrame:
-    if isinstance(error, ValidationError):
-        return insights.problems_frame(error)
-    if isinstance(error, ReadError):
-        return insights.problems_frame([error.problem])
-    return pd.DataFrame({"sheet": [""], "row": [None], "column": [""], "message": [str(error)]})
+def problem_report(error: KimError, name: str) -> None:
+    """The problems in full (grouped, wrapped) and the list to download and send back."""
+    report = insights.problems_frame(error)
+    count = insights.problem_count(error)
+    st.error(f"**{count} problem{'s' if count != 1 else ''} found in {ui.md_escape(name)}; nothing "
+             "was saved.** Fix each one in the file and upload it again.", icon=":material/error:")
+    shown = report.head(REPORT_LINES).rename(columns=str.capitalize)
+    # st.table wraps every message in full; a data grid would cut them at its column's edge.
+    st.table(shown.style.hide(axis="index"))
+    if len(report) > REPORT_LINES:
+        st.caption(f"The first {REPORT_LINES} of {len(report)} lines; download the list for all.")
+    stem = f"problems-{slug(Path(name).stem)}"
+    cols = st.columns(len(registry.renderers("problems")) + 2)
+    for col, r in zip(cols, registry.renderers("problems")):
+        col.download_button(f"Problems ({r.label})", data=r.render(report), file_name=r.file_name(stem),
+                            mime=r.content_type, icon=":material/download:", on_click="ignore",
+                            key=f"upload_problems_{r.name}",
+                            help="The list to send back to whoever filled the return.")
+
+
+def replacement_notice(preview: return_service.Preview) -> None:
+    """Before saving: which earlier returns this one replaces, by whom, when, how many scores."""
+    if not preview.replaces:
+        return
+    lines = [f"- return {r.return_id}, **{ui.md_escape(r.file_name)}**, uploaded by "
+             f"{ui.md_escape(r.uploader)} on {pd.Timestamp(r.uploaded_at):%d %B %Y at %H:%M}: "
+             f"{r.scores} score{'s' if r.scores != 1 else ''} for {r.teams} team{'s' if r.teams != 1 else ''}"
+             for r in preview.replaces]
+    n = preview.replaced_scores
+    st.warning(f"**Saving replaces {n} earlier score{'s' if n != 1 else ''}** for these teams in "
+               f"{preview.round}, from:\n\n" + "\n".join(lines)
+               + "\n\nThose scores stop counting (they stay in the audit trail).",
+               icon=":material/swap_horiz:")
 
 
 def mapping_form(data: bytes, name: str, error: ValidationError, file_hash: str) -> None:
@@ -194,12 +224,7 @@ else:
     error, preview = state["error"], state["preview"]
     saved = st.session_state.get(SAVED_KEY)
     if error is not None:
-        report = problems_table(error)
-        st.error(f"**{len(report)} problem{'s' if len(report) != 1 else ''} found in "
-                 f"{ui.md_escape(uploaded.name)}; nothing was saved.** Fix each one in the file and "
-                 "upload it again.", icon=":material/error:")
-        st.dataframe(report.rename(columns=str.capitalize), hide_index=True, width="stretch",
-                     column_config={"Message": st.column_config.TextColumn("Message", width="large")})
+        problem_report(error, uploaded.name)
         if isinstance(error, ValidationError) and insights.unknown_columns(error):
             mapping_form(data, uploaded.name, error, digest)
     elif preview is not None:
@@ -220,6 +245,7 @@ else:
                 st.info(f"Round {preview.round} is not open yet: saving this return opens it with "
                         "the criteria in force now.", icon=":material/info:")
             show_preview(preview)
+            replacement_notice(preview)
             if st.button(f"Confirm and save the return for {preview.round}", type="primary",
                          key="upload_confirm", icon=":material/save:"):
                 try:

@@ -206,8 +206,8 @@ def test_problems_frame_and_unknown_columns():
                            Problem("r.csv", "r.csv", 1, None, "Columns not found.",
                                    code=ProblemCode.UNRECOGNISED_COLUMNS)])
     frame = insights.problems_frame(err)
-    assert list(frame.columns) == ["sheet", "row", "column", "message"]
-    assert frame["row"].tolist() == [1, 3]
+    assert list(frame.columns) == ["sheet", "rows", "column", "message"]
+    assert frame["rows"].tolist() == ["1", "3"]
     assert insights.unknown_columns(err).row == 1
     # Found by its code, whatever the message says.
     assert insights.unknown_columns(ValidationError([

@@ -8,13 +8,9 @@ same paths in a real browser.
 
 from __future__ import annotations
 
-import io
-import re
-import shutil
 import sys
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -28,9 +24,6 @@ from kim_metrics.services import returns as return_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.storage.engine import make_engine
-from kim_metrics.services.demo import load_demo
-from kim_metrics.storage.schema import ensure_schema
-from kim_metrics.reports.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard.py")
@@ -39,127 +32,15 @@ if str(ROOT) not in sys.path:
 from dashboard import PAGES, ROLES  # noqa: E402  (the app's own table of roles and pages)
 
 pytestmark = pytest.mark.xdist_group("pages")
-TIMEOUT = 60
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-# Files a person would upload ----------------------------------------------------------------
-
-def top_value(c) -> object:
-    if c.scale == "level":
-        return c.levels[-1]
-    return "Yes" if c.scale == "yesno" else 100
-
-
-def filled_return(engine, directorate: str, round_label: str, *, evidence: str = "Checked by the KIM team",
-                  value=top_value, rename: dict | None = None) -> bytes:
-    """The app's own template for a directorate, filled in: every team at ``value``."""
-    criteria = admin_service.round_criteria(engine, round_label)
-    blank = write_template(io.BytesIO(), criteria=criteria, teams=admin_service.organisation(engine),
-                           round_label=round_label, directorate=directorate)
-    wb = openpyxl.load_workbook(io.BytesIO(blank))
-    ws = wb["Return"]
-    col = {cell.value: i for i, cell in enumerate(ws[1])}
-    by_name = {c.name: c for c in criteria}
-    for row in ws.iter_rows(min_row=2):
-        name = row[col["Criterion"]].value
-        if name not in by_name:
-            continue
-        row[col["Score"]].value = value(by_name[name])
-        row[col["Evidence"]].value = evidence
-    for old, new in (rename or {}).items():
-        ws.cell(row=1, column=col[old] + 1).value = new
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def bad_return(engine, directorate: str, round_label: str) -> bytes:
-    """A filled template with a misspelt team and a score that is not on the scale."""
-    wb = openpyxl.load_workbook(io.BytesIO(filled_return(engine, directorate, round_label)))
-    ws = wb["Return"]
-    col = {cell.value: i for i, cell in enumerate(ws[1])}
-    ws.cell(row=2, column=col["Team"] + 1).value = "Nonexistent Team Of Nobody"
-    ws.cell(row=3, column=col["Score"] + 1).value = "Maybe"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-# Fixtures -----------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    """The demo department, loaded once; tests that write take a copy."""
-    path = tmp_path_factory.mktemp("pages") / "demo.db"
-    engine = make_engine(f"sqlite:///{path}")
-    load_demo(engine)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def demo_url(demo_db, monkeypatch) -> str:
-    url = f"sqlite:///{demo_db}"
-    monkeypatch.setenv("KIM_DATABASE_URL", url)
-    monkeypatch.delenv("KIM_ROLE", raising=False)
-    return url
-
-
-@pytest.fixture
-def writable_url(demo_db, tmp_path, monkeypatch) -> str:
-    """A private copy of the demo database for a test that saves something."""
-    path = tmp_path / "demo.db"
-    shutil.copy(demo_db, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("KIM_DATABASE_URL", url)
-    monkeypatch.delenv("KIM_ROLE", raising=False)
-    return url
-
-
-@pytest.fixture
-def empty_url(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    engine = make_engine(url)
-    ensure_schema(engine)
-    engine.dispose()
-    monkeypatch.setenv("KIM_DATABASE_URL", url)
-    monkeypatch.delenv("KIM_ROLE", raising=False)
-    return url
-
-
-def open_app(role: str | None = None, page: str | None = None, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if role:
-        at.session_state["role"] = role
-    at.run()
-    if page:
-        at.switch_page(PAGES[page].path)
-        if query:
-            at.query_params.update(query)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def unescape(markdown: str) -> str:
-    """Text the pages escaped for Markdown, as a person reads it."""
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
-def count_returns(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        return len(return_service.returns(engine, actor=local_admin()))
-    finally:
-        engine.dispose()
+from .support.app import (TIMEOUT, XLSX, bad_return, count_returns, demo_db, demo_url,  # noqa: F401,E402
+                          empty_url, filled_return, open_app, top_value, unescape, writable_url)
 
 
 # Navigation and roles -----------------------------------------------------------------------
 
 TITLES = {"league": "KIM league table", "directorate": "My directorate", "team": "Team detail",
           "upload": "Upload a return", "admin": "Run the scheme", "audit": "Audit trail",
-          "ima": "Information Management Assessment"}
+          "ima": "Information Management Assessment", "queue": "Verification queue"}
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -417,11 +298,11 @@ def test_bad_workbook_shows_the_report_and_saves_nothing(writable_url):
     at.run()
     assert not at.exception
     assert "problem" in at.error[0].value and "nothing was saved" in at.error[0].value
-    report = at.dataframe[0].value
-    assert list(report.columns) == ["Sheet", "Row", "Column", "Message"]
+    report = at.table[0].value
+    assert list(report.columns) == ["Sheet", "Rows", "Column", "Message"]
     assert any("Nonexistent Team Of Nobody" in m for m in report["Message"])
     assert any("Maybe" in m for m in report["Message"])
-    assert report["Row"].notna().sum() >= 2            # each cell problem names its row
+    assert (report["Rows"] != "").sum() >= 2           # each cell problem names its row
     assert not [b for b in at.button if b.key == "upload_confirm"]
     assert count_returns(writable_url) == before
 
@@ -481,7 +362,7 @@ def test_unknown_headers_offer_column_mapping(writable_url):
     at = open_app("information_manager")
     at.file_uploader(key="upload_file").set_value(("odd.xlsx", data, XLSX))
     at.run()
-    assert "Could not find the columns" in at.dataframe[0].value["Message"].iloc[0]
+    assert "Could not find the columns" in at.table[0].value["Message"].iloc[0]
     boxes = {b.label: b for b in at.selectbox if b.key and b.key.startswith("upload_map_")}
     assert "Org unit" in boxes["Team (needed)"].options
     boxes["Team (needed)"].set_value("Org unit")

@@ -56,6 +56,11 @@ class Actor:
         their own teams. A viewer reads none."""
         return self.sees_everything or directorate in self.directorates or team_id in self.teams
 
+    def may_comment_on(self, team_id: int, directorate: str) -> bool:
+        """A score's comment thread: the KIM team, the team's information managers and its
+        director write in it; the board reads it but, as everywhere, changes nothing."""
+        return self.is_admin or team_id in self.teams or directorate in self.directorates
+
     def may_submit_for(self, team_id: int) -> bool:
         return self.is_admin or team_id in self.teams
 

@@ -6,6 +6,7 @@ the dashboard shows it as a message. Anything else is a defect in the code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -53,6 +54,13 @@ class Problem:
     column: str | None
     message: str
     code: ProblemCode = field(kw_only=True)
+    # The message as the dashboard words it, when the command line's words would not do
+    # (a web user has a column-matching form, not ``--map``); None: the same words.
+    web_message: str | None = field(default=None, compare=False, kw_only=True)
+
+    def message_for(self, audience: str) -> str:
+        """The message for ``audience``: "web" (the dashboard) or "cli"."""
+        return self.web_message if audience == WEB and self.web_message else self.message
 
     def where(self) -> str:
         parts = [self.file]
@@ -77,6 +85,56 @@ class Problem:
             "message": self.message,
             "code": self.code.value,
         }
+
+
+WEB = "web"
+CLI = "cli"
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems saying the same thing about the same column of one sheet, on several rows."""
+
+    file: str
+    sheet: str | None
+    rows: tuple[int, ...]       # the rows, ascending; empty for a problem of the whole file/sheet
+    column: str | None
+    message: str
+    code: ProblemCode | None = None
+
+    @property
+    def rows_text(self) -> str:
+        """The rows as a person writes them: "16-22, 25"; "" for a file-level problem."""
+        return row_ranges(self.rows)
+
+
+def row_ranges(rows: Iterable[int]) -> str:
+    """Row numbers as runs: [16, 17, 18, 22] → "16-18, 22"."""
+    runs: list[list[int]] = []
+    for r in sorted(set(rows)):
+        if runs and r == runs[-1][1] + 1:
+            runs[-1][1] = r
+        else:
+            runs.append([r, r])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def group_problems(problems: Sequence[Problem], *, audience: str = CLI) -> list[ProblemGroup]:
+    """Identical messages about one sheet's column gathered into one line with their rows.
+
+    One unknown team on seven rows is one line, "rows 16-22", not seven. Groups keep the
+    order of their first problem; ``audience`` picks each message's wording.
+    """
+    groups: dict[tuple, tuple[Problem, list[int]]] = {}
+    for p in problems:
+        text = p.message_for(audience)
+        key = (p.file, p.sheet or "", p.column or "", text)
+        first, rows = groups.setdefault(key, (p, []))
+        if p.row is not None:
+            rows.append(p.row)
+    return [ProblemGroup(file=first.file, sheet=first.sheet, rows=tuple(sorted(set(rows))),
+                         column=first.column, message=key[3], code=first.code)
+            for key, (first, rows) in groups.items()]
 
 
 class KimError(Exception):

@@ -40,6 +40,16 @@ LEVELS = ("team", "directorate", "group")
 EVIDENCE_BLANKS = " \t\r\n"
 
 
+def has_evidence(evidence: object, link: object) -> bool:
+    """Whether a score has evidence: text or a link that is more than whitespace."""
+    return any(isinstance(v, str) and v.strip(EVIDENCE_BLANKS) for v in (evidence, link))
+
+
+def is_unevidenced(claimed: float | None, evidence: object, link: object) -> bool:
+    """A claim above the lowest value with no evidence: it counts as the lowest value."""
+    return claimed is not None and float(claimed) > 0 and not has_evidence(evidence, link)
+
+
 def score_rows(scores: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
     """Add ``evidenced``, ``unevidenced``, ``counted``, ``percent`` and ``rag`` to each score.
 

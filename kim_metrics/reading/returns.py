@@ -197,13 +197,16 @@ def _missing_columns_problem(file: str, sheet: Sheet, header: _Header | None,
     found = [x for x in (header.labels if header else []) if x]
     have = set(header.columns) if header else set()
     missing = [FIELD_LABELS[f] for f in LONG_REQUIRED if f not in have]
+    said = (f"Could not find the columns of a return. Missing: {', '.join(missing)}. "
+            f"Found: {', '.join(found[:12]) or 'no headers'}. Use the template's headers (Group, "
+            "Directorate, Team, Criterion, Score, Evidence, Evidence link, Comment), one score column "
+            f"per criterion ({', '.join(c.name for c in criteria)}), ")
     return Problem(
         file, sheet.name, header.row + 1 if header else None, None,
-        f"Could not find the columns of a return. Missing: {', '.join(missing)}. "
-        f"Found: {', '.join(found[:12]) or 'no headers'}. Use the template's headers (Group, "
-        "Directorate, Team, Criterion, Score, Evidence, Evidence link, Comment), one score column "
-        f"per criterion ({', '.join(c.name for c in criteria)}), or map your own headers "
-        '(for example --map Team="Organisation Name").', code=ProblemCode.UNRECOGNISED_COLUMNS)
+        said + 'or map your own headers (for example --map Team="Organisation Name").',
+        web_message=said + "or tell us which of your columns holds each field in the "
+                           "\"Match your columns\" form below.",
+        code=ProblemCode.UNRECOGNISED_COLUMNS)
 
 
 def _cells(sheet: Sheet, header: _Header) -> pd.DataFrame:

@@ -125,6 +125,31 @@ def audit_csv(trail: pd.DataFrame) -> bytes:
     return csv_bytes(trail)
 
 
+PROBLEM_HEADERS = {"sheet": "Sheet", "rows": "Rows", "column": "Column", "message": "Message"}
+
+
+def problems_csv(report: pd.DataFrame) -> bytes:
+    """An upload's problem report (``views.problems_frame`` shape), to send back to whoever
+    filled the return."""
+    return csv_bytes(report.rename(columns=PROBLEM_HEADERS))
+
+
+def problems_xlsx(report: pd.DataFrame) -> bytes:
+    """The problem report as a workbook: messages wrap in full, rows stay text ("16-22")."""
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Problems"
+    _write_sheet(ws, report.rename(columns=PROBLEM_HEADERS), rag_columns=set(),
+                 widths={"Sheet": 18, "Rows": 14, "Column": 20, "Message": 90},
+                 wrap={"Message", "Rows", "Column", "Sheet"})
+    wb.properties.title = "Problems found in a KIM return"
+    wb.properties.creator = "KIM League"
+    buffer = io.BytesIO()
+    neutralise_workbook(wb).save(buffer)
+    return buffer.getvalue()
+
+
 def audit_json(trail: pd.DataFrame) -> bytes:
     return trail.to_json(orient="records", date_format="iso", force_ascii=False).encode("utf-8")
 
@@ -284,3 +309,5 @@ register(Renderer("scores", "csv", "csv", CSV_TYPE, label="CSV",
                   render=lambda e: scores_csv(e.scores, e.criteria)))
 register(Renderer("audit", "csv", "csv", CSV_TYPE, label="CSV", render=audit_csv))
 register(Renderer("audit", "json", "json", JSON_TYPE, label="JSON", render=audit_json))
+register(Renderer("problems", "xlsx", "xlsx", XLSX_TYPE, label="Excel", render=problems_xlsx))
+register(Renderer("problems", "csv", "csv", CSV_TYPE, label="CSV", render=problems_csv))

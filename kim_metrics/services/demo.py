@@ -38,7 +38,10 @@ from kim_metrics.storage.schema import ensure_schema
 from kim_metrics.storage.rounds import list_rounds
 from kim_metrics.storage.organisation import org_frame
 from kim_metrics.services.admin import save_organisation
+from kim_metrics.domain.access import local_admin
+from kim_metrics.services.comments import add_comment
 from kim_metrics.services.returns import save_parsed
+from kim_metrics.services.scores import scored_round
 from kim_metrics.reports.template import write_template
 from kim_metrics.reports.cells import neutralise_workbook
 from kim_metrics.reports.files import slug as _slug
@@ -472,10 +475,25 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
                         uploaded_at=arrived)
             returns += 1
             scores += len(rows)
+    _demo_conversation(engine, uploaders)
     load_demo_ima(engine)
     return {"loaded": True, "groups": teams["group"].nunique(),
             "directorates": teams["directorate"].nunique(), "teams": len(teams),
             "rounds": len(DEMO_ROUNDS), "returns": returns, "scores": scores}
+
+
+def _demo_conversation(engine: Engine, uploaders: dict[str, str]) -> None:
+    """One comment thread in the latest round, so the queue and team pages show one: the KIM
+    team asks for the evidence behind an unevidenced claim and the team answers."""
+    scores = scored_round(engine, DEMO_ROUNDS[-1], actor=local_admin()).scores
+    bare = scores[scores["unevidenced"]].sort_values(["directorate", "team", "criterion"])
+    if bare.empty:
+        return
+    first = bare.iloc[0]
+    add_comment(engine, int(first["score_id"]), "There is no evidence with this claim. Which "
+                "document shows it? Reply here; no new return is needed.", actor=local_admin())
+    add_comment(engine, int(first["score_id"]), "It is in the team's site under Guidance; we will "
+                "add the link to next quarter's return.", actor=uploaders[first["directorate"]])
 
 
 def write_org_workbook(path: str | PathLike, org: pd.DataFrame) -> None:

@@ -24,7 +24,7 @@ from kim_metrics.storage import people, results
 from kim_metrics.storage import returns as return_store
 from kim_metrics.storage import rounds as round_store
 from kim_metrics.storage.engine import retry_when_busy, write_transaction
-from kim_metrics.storage.returns import SavedReturn
+from kim_metrics.storage.returns import EarlierReturn, SavedReturn
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,12 @@ class Preview:
     scores: pd.DataFrame        # scored rows
     teams: pd.DataFrame         # the return's teams with score and RAG
     same_file: dict | None      # an earlier identical return still counting
+    # The saved returns whose scores for these teams saving would replace, newest first.
+    replaces: tuple[EarlierReturn, ...] = ()
+
+    @property
+    def replaced_scores(self) -> int:
+        return sum(r.scores for r in self.replaces)
 
 
 def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
@@ -62,6 +68,8 @@ def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
         require_round_takes_returns(rnd)
         digest = file_hash(data)
         same = return_store.find_same_file(conn, digest, label)
+        known = [int(t) for t in parsed.scores["team_id"].drop_duplicates() if int(t) > 0]
+        replaces = tuple(return_store.returns_replaced(conn, label, known))
         if uploader is not None:
             who = people.resolve(conn, uploader) if isinstance(uploader, str) else uploader
             _require_open_round(conn, who, label)
@@ -72,7 +80,7 @@ def check_return(engine: Engine, data: bytes, file_name: str, round_label: str,
     progress(1.0, "Checked")
     return Preview(parsed=parsed, round=label, round_exists=rnd is not None, criteria=criteria,
                    file_hash=digest, scores=scored, teams=team_scores(scored, teams, criteria),
-                   same_file=same)
+                   same_file=same, replaces=replaces)
 
 
 def _require_open_round(conn, who: Actor, label: str) -> None:

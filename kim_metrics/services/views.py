@@ -37,7 +37,8 @@ from kim_metrics.storage import rounds as round_store
 from kim_metrics.storage import scores as score_store
 from kim_metrics.domain.access import Actor, redact
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
-from kim_metrics.domain.errors import NotFoundError, Problem, ProblemCode, ValidationError
+from kim_metrics.domain.errors import (WEB, KimError, NotFoundError, Problem, ProblemCode, ReadError,
+                                      ValidationError, group_problems)
 from kim_metrics.reports.exports import league_frame
 from kim_metrics.domain.names import norm_key
 from kim_metrics.reading.reader import read_workbook
@@ -363,16 +364,33 @@ def safe_link(url: str) -> str | None:
 
 # Upload ------------------------------------------------------------------------------------
 
-PROBLEM_COLUMNS = ["sheet", "row", "column", "message"]
+PROBLEM_COLUMNS = ["sheet", "rows", "column", "message"]
 
 
-def problems_frame(error: ValidationError | Sequence[Problem]) -> pd.DataFrame:
-    """A validation report as a table: sheet, row, column and message."""
-    problems = error.problems if isinstance(error, ValidationError) else list(error)
-    out = pd.DataFrame([{"sheet": p.sheet or "", "row": p.row, "column": p.column or "",
-                         "message": p.message} for p in problems], columns=PROBLEM_COLUMNS)
-    out["row"] = out["row"].astype("Int64")
-    return out
+def problems_of(error: KimError | Sequence[Problem]) -> list[Problem]:
+    """The located problems an error carries: a validation report's, a read error's one, or
+    the whole message as a problem of the file for any other mistake."""
+    if isinstance(error, ValidationError):
+        return list(error.problems)
+    if isinstance(error, ReadError):
+        return [error.problem]
+    if isinstance(error, KimError):
+        return [Problem("", None, None, None, str(error), code=ProblemCode.NOT_ALLOWED)]
+    return list(error)
+
+
+def problems_frame(error: KimError | Sequence[Problem], *, audience: str = WEB) -> pd.DataFrame:
+    """A problem report as a table of sheet, rows, column and message, worded for
+    ``audience``. Identical messages about one column are one line ("16-22"); a problem of the
+    whole file or sheet has no rows (an empty cell, never "None")."""
+    groups = group_problems(problems_of(error), audience=audience)
+    return pd.DataFrame([{"sheet": g.sheet or "", "rows": g.rows_text, "column": g.column or "",
+                          "message": g.message} for g in groups], columns=PROBLEM_COLUMNS)
+
+
+def problem_count(error: KimError | Sequence[Problem]) -> int:
+    """How many problems there are, counting each row of a grouped line."""
+    return len(problems_of(error))
 
 
 def unknown_columns(error: ValidationError) -> Problem | None:

@@ -35,6 +35,7 @@ ACTION_CLOSED = "action closed"
 ORG_LOADED = "organisation loaded"
 ROLE_GRANTED = "role granted"
 ROLE_REVOKED = "role revoked"
+COMMENT_ADDED = "comment added"
 COLUMNS = ["id", "at", "actor", "action", "round", "target", "before", "after"]
 
 

@@ -98,6 +98,17 @@ class Score(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class ScoreComment(Base):
+    """One message in a score's thread: a challenge's follow-up, the team's answer."""
+
+    __tablename__ = "score_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("score.id"), index=True)
+    author: Mapped[str] = mapped_column(String(320))
+    written_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[str] = mapped_column(Text)
+
+
 class RoleGrant(Base):
     """Admins and executives, granted by email; other roles come from the organisation."""
 

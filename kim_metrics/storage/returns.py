@@ -45,6 +45,43 @@ def find_same_file(conn: Connection, file_hash: str, round_label: str) -> dict |
     return dict(row._mapping) if row else None
 
 
+@dataclass(frozen=True)
+class EarlierReturn:
+    """A saved return whose scores a new return for the same teams would replace."""
+
+    return_id: int
+    file_name: str
+    uploader: str
+    uploaded_at: datetime
+    scores: int              # its counting scores the new return replaces
+    teams: int
+
+
+def returns_replaced(conn: Connection, round_label: str, team_ids: list[int]) -> list[EarlierReturn]:
+    """The returns whose counting scores for ``team_ids`` in the round a save would replace,
+    newest first, with how many of their scores it replaces."""
+    found = find_round(conn, round_label)
+    if found is None or not team_ids:
+        return []
+    counts: dict[int, list[int]] = {}
+    for part in chunks(sorted(set(team_ids)), 900):
+        rows = conn.execute(
+            select(Score.return_id, func.count(), func.count(Score.team_id.distinct()))
+            .where(Score.round_id == found.id, Score.current.is_(True), Score.team_id.in_(part))
+            .group_by(Score.return_id)).all()
+        for return_id, n, teams in rows:
+            got = counts.setdefault(int(return_id), [0, 0])
+            got[0] += int(n)
+            got[1] += int(teams)
+    if not counts:
+        return []
+    info = conn.execute(select(Return.id, Return.file_name, Return.uploader, Return.uploaded_at)
+                        .where(Return.id.in_(list(counts))).order_by(Return.id.desc())).all()
+    return [EarlierReturn(return_id=r.id, file_name=r.file_name, uploader=r.uploader,
+                          uploaded_at=r.uploaded_at, scores=counts[r.id][0], teams=counts[r.id][1])
+            for r in info]
+
+
 def save_return(conn: Connection, parsed: ParsedReturn, round_label: str, *, uploader: str,
                 file_hash: str, uploaded_at: datetime | None = None) -> SavedReturn:
     """Save a checked return in one transaction; earlier scores for its teams stop counting."""

@@ -81,6 +81,15 @@ def team_history(conn: Connection, team_id: int) -> pd.DataFrame:
 REVIEW_STATUSES = ("verified", "challenged", "self-declared")
 
 
+def get_score(conn: Connection, score_id: int):
+    """One counting score's row (every column of ``score``), or a message saying it has gone."""
+    row = conn.execute(select(Score.__table__).where(Score.id == score_id)).first()
+    if row is None or not row.current:
+        raise NotFoundError(f"Score {score_id} does not exist or has been replaced by a later "
+                            "return. Reload the page and review the current score.")
+    return row
+
+
 def review_score(conn: Connection, score_id: int, *, status: str, value: float | None, note: str,
                  reviewer: str) -> tuple[dict, int, int]:
     """Record the KIM team's verdict on a counting score; the audit keeps before and after.
@@ -89,10 +98,7 @@ def review_score(conn: Connection, score_id: int, *, status: str, value: float |
     """
     if status not in REVIEW_STATUSES:
         raise KimError(f"'{status}' is not a review status. Use one of: {', '.join(REVIEW_STATUSES)}.")
-    row = conn.execute(select(Score.__table__).where(Score.id == score_id)).first()
-    if row is None or not row.current:
-        raise NotFoundError(f"Score {score_id} does not exist or has been replaced by a later "
-                            "return. Reload the page and review the current score.")
+    row = get_score(conn, score_id)
     rnd = conn.execute(select(Round.__table__).where(Round.id == row.round_id)).first()
     criteria = criteria_version(conn, rnd.criteria_version_id)
     if status == "challenged":
