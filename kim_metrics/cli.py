@@ -26,7 +26,8 @@ from kim_metrics.cli_ima import register as register_ima
 from kim_metrics.cli_loop import register as register_loop
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
-from kim_metrics.storage.engine import PROJECT_ROOT, make_engine
+from kim_metrics.settings import PROJECT_ROOT
+from kim_metrics.storage.engine import make_engine
 from kim_metrics.domain.errors import KimError, UsageError, ValidationError
 from kim_metrics.reports.exports import league_frame
 from kim_metrics.reports.registry import formats, render, renderer
