@@ -117,10 +117,10 @@ def review_form(c) -> None:
             note = st.text_area("Note for the team", key=f"note_{c.score_id}",
                                 help="The team reads this on its page; say what evidence is missing.")
             if st.form_submit_button("Save the review"):
-                status = "verified" if verdict == "Verify" else "challenged"
+                status = VERIFIED if verdict == "Verify" else CHALLENGED
                 try:
                     review_service.review_score(ui.engine(), c.score_id, status=status, actor=actor,
-                                     value=float(value) if status == "challenged" else None, note=note)
+                                     value=float(value) if status == CHALLENGED else None, note=note)
                 except KimError as exc:
                     st.error(str(exc))
                 else:

@@ -50,15 +50,6 @@ class Actor:
     def may_view_directorate(self, directorate: str) -> bool:
         return self.sees_everything or directorate in self.directorates
 
-    def may_read_evidence(self, team_id: int, directorate: str) -> bool:
-        """Evidence, links, comments, review notes and emails: the KIM team and the board for
-        every team, a director for their directorates' teams, an information manager for
-        their own teams. A viewer reads none."""
-        return self.sees_everything or directorate in self.directorates or team_id in self.teams
-
-    def may_submit_for(self, team_id: int) -> bool:
-        return self.is_admin or team_id in self.teams
-
 
 def local_admin() -> Actor:
     """The one trusted user of a dashboard or command line without sign-in."""

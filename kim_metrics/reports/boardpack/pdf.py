@@ -80,7 +80,8 @@ def _page_directorates(pdf: ReportPDF, b: BoardData) -> None:
                   rag_columns=(4,), size=8.3)
     pdf.heading("Teams by status in each directorate", size=11.5)
     levels = list(reversed(b.statuses[:-1])) + [NO_RETURN]
-    stacks = [Series(s, [int(v) for v in b.directorates[status_count_column(s)]], _colour(b, s)) for s in levels]
+    stacks = [Series(s, [int(v) for v in b.directorates[status_count_column(s)]], _colour(b, s))
+              for s in levels]
     y = pdf.get_y()
     end = bar_rows(pdf, pdf.l_margin, y, pdf.width, [safe_text(n) for n in b.directorates["name"]],
                    stacks, row_h=5.2, label_w=66, normalise=False,

@@ -8,14 +8,15 @@ from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.reports.boardpack.data import BoardData
 from kim_metrics.reports.cells import safe_text
 from kim_metrics.reports.words import plural
+from kim_metrics.domain.values import missing
 
 
 def score_text(value) -> str:
-    return "" if value is None or pd.isna(value) else f"{float(value):.1f}"
+    return "" if missing(value) else f"{float(value):.1f}"
 
 
 def rank_text(value) -> str:
-    return "" if value is None or pd.isna(value) else str(int(value))
+    return "" if missing(value) else str(int(value))
 
 
 def key_messages(b: BoardData) -> list[str]:
