@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kim_metrics.domain.access import local_admin
 from kim_metrics.services import admin as admin_service
@@ -101,7 +102,7 @@ def test_save_is_one_transaction(engine, tmp_path):
     broken = preview.parsed.scores.copy()
     broken.loc[3, "team_id"] = 999_999     # the foreign key fails mid-insert, after the supersede update
     preview.parsed.scores = broken
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         return_service.save_preview(engine, preview, uploader="x@dept.gov.uk")
     assert _count(engine, Return) == 1
     assert _count(engine, Score, Score.current.is_(True)) == 7
