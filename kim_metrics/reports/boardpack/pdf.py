@@ -20,6 +20,7 @@ from kim_metrics.reports.charts import Series, bar_rows, column_chart
 from kim_metrics.reports.pdfstyle import BLUE, GREY, TEXT, ReportPDF
 from kim_metrics.reports.words import long_date
 from kim_metrics.domain.frames import status_count_column
+from kim_metrics.domain.values import missing
 
 
 def _colour(b: BoardData, status: str) -> str:
@@ -148,10 +149,9 @@ def _page_criteria(pdf: ReportPDF, b: BoardData) -> None:
         rows = []
         for c in b.criteria:
             values = [history[r].get(c.id) for r in rounds]
-            cells = ["" if v is None or pd.isna(v) else f"{float(v):.1f}" for v in values]
+            cells = ["" if missing(v) else f"{float(v):.1f}" for v in values]
             first, last = values[-2], values[-1]
-            change = ("" if first is None or last is None or pd.isna(first) or pd.isna(last)
-                      else f"{float(last) - float(first):+.1f}")
+            change = "" if missing(first) or missing(last) else f"{float(last) - float(first):+.1f}"
             rows.append((c.name, *cells, change))
         n = len(rounds)
         pdf.rag_table(("Criterion", *rounds, f"Since {rounds[-2]}"), rows,
