@@ -44,7 +44,7 @@ from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import FIELD_LABELS, FIELDS, LONG_REQUIRED
 from kim_metrics.domain.scoring import CHALLENGED, SCORE_DECIMALS, score_rows, team_scores
 from kim_metrics.domain.frames import ACTION_COLUMNS, PERCENT, RAG, criterion_column
-from kim_metrics.domain.values import as_float, as_int
+from kim_metrics.domain.values import as_float, as_int, missing
 
 GAIN_DECIMALS = 2
 
@@ -338,9 +338,8 @@ def _criteria_rows(scored: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
 
 
 def _text(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value).strip()
+    """A cell as trimmed text; no value is ''."""
+    return "" if missing(value) else str(value).strip()
 
 
 def safe_link(url: str) -> str | None:
@@ -473,11 +472,11 @@ def criteria_from_editor(criteria: CriteriaSet, edited: pd.DataFrame,
         base = dict(by_id.get(row.get("id"), {}))
         if not base:
             continue
-        base["name"] = _cell_text(row.get("name"))
-        base["description"] = _cell_text(row.get("description"))
+        base["name"] = _text(row.get("name"))
+        base["description"] = _text(row.get("description"))
         weight = _cell_number(row.get("weight"))
         # Left as typed when it is not a number, so the check names it rather than defaulting.
-        base["weight"] = weight if weight is not None else _cell_text(row.get("weight"))
+        base["weight"] = weight if weight is not None else _text(row.get("weight"))
         rag = {}
         for status in criteria.rag.levels[1:]:
             value = _cell_number(row.get(threshold_column(status)))
@@ -486,17 +485,13 @@ def criteria_from_editor(criteria: CriteriaSet, edited: pd.DataFrame,
         base["rag"] = rag
         steps = sorted((k for k in row if isinstance(k, str) and k.startswith("Step ")),
                        key=lambda k: int(k.split()[1]))
-        base["guidance"] = [_cell_text(row[k]) for k in steps if _cell_text(row[k])]
+        base["guidance"] = [_text(row[k]) for k in steps if _text(row[k])]
         out.append({k: v for k, v in base.items() if v is not None})
     raw["criterion"] = out
     if team is not None:
         raw["rag"]["team"] = {str(r["status"]): v for r in team.to_dict("records")
                               if (v := _cell_number(r.get("lowest team score"))) is not None}
     return raw
-
-
-def _cell_text(value: Any) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
 
 
 def _cell_number(value: Any) -> float | int | None:
