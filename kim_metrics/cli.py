@@ -36,6 +36,7 @@ from kim_metrics.domain.rounds import normalise_label
 from kim_metrics.domain.scoring import LEVELS
 from kim_metrics.services.documents import export_league
 from kim_metrics.storage.schema import ensure_schema
+from kim_metrics.domain.scoring import CHALLENGED, VERIFIED
 
 LOCAL_ADMIN = LOCAL_ADMIN_EMAIL
 READER_HELP = ("read as this person: the file holds only what they may see (default: the local "
@@ -326,14 +327,7 @@ def cmd_template(engine, args) -> int:
     from kim_metrics.reports.template import write_template
     criteria = admin_service.round_criteria(engine, args.round)
     teams = admin_service.organisation(engine)
-    if args.directorate:
-        matches = teams[teams["directorate"].str.casefold() == args.directorate.strip().casefold()]
-        if matches.empty:
-            from kim_metrics.domain.names import closest
-            hint = closest(args.directorate, teams["directorate"].unique())
-            raise KimError(f"There is no directorate '{args.directorate}'."
-                           + (f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""))
-        teams = matches
+    # write_template finds the directorate (in any case, with hints when it is not there).
     try:
         rnd = admin_service.find_round(engine, args.round)
         write_template(args.output, criteria=criteria, teams=teams, round_label=args.round,
@@ -495,7 +489,7 @@ def cmd_audit(engine, args) -> int:
 def cmd_review(engine, args) -> int:
     if args.verify == (args.challenge is not None):
         raise UsageError("Give exactly one of --verify or --challenge VALUE.")
-    status = "verified" if args.verify else "challenged"
+    status = VERIFIED if args.verify else CHALLENGED
     review_service.review_score(engine, args.score_id, status=status, value=args.challenge, note=args.note,
                      actor=args.actor or LOCAL_ADMIN)
     print(f"Score {args.score_id} {status}.")

@@ -145,7 +145,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if isinstance(cause, SettingError):
             raise SettingError(str(cause)) from None
         name = env_name(str(first["loc"][0])) if first.get("loc") else "A KIM_ setting"
-        raise SettingError(f"The setting {name} is not valid: {first['msg']}. Correct it or unset it.") from None
+        raise SettingError(f"The setting {name} is not valid: {first['msg']}. Correct it or "
+                           "unset it.") from None
 
 
 def _shown_default(name: str) -> str:

@@ -377,13 +377,6 @@ def status_word(status: str, statuses: StatusSet | None = None) -> str:
     return f"{style.symbol} {status}" if style and status != NO_RETURN else status
 
 
-def rag_badge(status: str) -> None:
-    """A status as coloured text with its word (st.badge colours are named, so map them)."""
-    colour = {"Red": "red", "Amber/Red": "orange", "Amber": "orange", "Amber/Green": "green",
-              "Green": "green"}.get(status, "gray")
-    st.badge(status_word(status), color=colour)
-
-
 def score_text(score: float | None) -> str:
     return "no return" if score is None or pd.isna(score) else f"{score:.1f}"
 

@@ -123,10 +123,10 @@ def review_form(c) -> None:
                 if verdict is None:
                     st.error("Choose Verify or Challenge, then save the review.")
                     return
-                status = "verified" if verdict == "Verify" else "challenged"
+                status = VERIFIED if verdict == "Verify" else CHALLENGED
                 try:
                     review_service.review_score(ui.engine(), c.score_id, status=status, actor=actor,
-                                     value=float(value) if status == "challenged" else None, note=note)
+                                     value=float(value) if status == CHALLENGED else None, note=note)
                 except KimError as exc:
                     st.error(str(exc))
                 else:

@@ -12,7 +12,7 @@ from kim_metrics.services import admin as admin_service
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.criteria import NO_RETURN, criteria_from_dict
-from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
+from kim_metrics.domain.errors import NotFoundError, Problem, ProblemCode, ValidationError
 from kim_metrics.domain.scoring import score_rows, team_scores
 
 from tests.support.returns import FULL_MARKS, NOTHING, RETURN_HEADERS, long_rows
@@ -150,7 +150,7 @@ def test_headline_status_new_to_the_scale_has_no_change():
 
 
 def test_headline_unknown_round():
-    with pytest.raises(Exception, match="2030-Q1"):
+    with pytest.raises(NotFoundError, match="2030-Q1"):
         insights.headline(TREND, "2030-Q1", STATUSES)
 
 
@@ -333,7 +333,7 @@ def test_team_detail_round_without_return(sqlite_engine):
 
 
 def test_team_detail_unknown_team(sqlite_engine):
-    with pytest.raises(Exception, match="no team"):
+    with pytest.raises(NotFoundError, match="no team"):
         insights.team_detail(sqlite_engine, 999, actor=local_admin())
 
 

@@ -29,6 +29,7 @@ from kim_metrics.domain.scales import (
 from kim_metrics.domain.statuses import (  # noqa: F401  (callers still import these from here)
     FIVE_LEVELS, NO_RETURN, THREE_LEVELS, StatusSet, colour_problems,
 )
+from kim_metrics.domain.values import missing
 
 # Shipped inside the package (``data/criteria.toml`` in the checkout links to it), so an
 # installed wheel can seed the criteria.
@@ -118,7 +119,7 @@ class Criterion:
 
     def label(self, value: float | None) -> str:
         """How a value reads to a person: the level's label, "85%", "Yes"/"No"."""
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if missing(value):
             return ""
         return self.measure.label(float(value))
 

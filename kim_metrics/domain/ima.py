@@ -47,7 +47,7 @@ from pydantic import ValidationError as PydanticError
 import pandas as pd
 
 from kim_metrics.domain.errors import NotFoundError, Problem, ProblemCode, ValidationError
-from kim_metrics.domain.names import closest, norm_key
+from kim_metrics.domain.names import did_you_mean, norm_key
 from kim_metrics.domain.statuses import StatusSet
 
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
@@ -393,11 +393,9 @@ class ImaRecord:
         for a in self.assessments:
             if norm_key(a.name) == norm_key(name):
                 return a
-        hint = closest(name, self.names)
-        raise NotFoundError(f"There is no assessment '{name}'. "
-                            + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
-                            + (f"Assessments: {', '.join(self.names)}." if self.names else
-                               "None is loaded yet: load a workbook with `kim ima load FILE`."))
+        raise NotFoundError(f"There is no assessment '{name}'." + did_you_mean(name, self.names)
+                            + (f" Assessments: {', '.join(self.names)}." if self.names else
+                               " None is loaded yet: load a workbook with `kim ima load FILE`."))
 
     def previous(self, name: str) -> Assessment | None:
         at = self.names.index(self.assessment(name).name)

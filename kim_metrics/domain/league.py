@@ -14,6 +14,7 @@ import pandas as pd
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
 from kim_metrics.domain.scoring import LEVELS, SCORE_DECIMALS, rollup
 from kim_metrics.domain.frames import EVIDENCED, PERCENT, RAG, criterion_column
+from kim_metrics.domain.values import as_bool, as_float, as_int, missing
 
 UP, DOWN, SAME, NEW = "▲", "▼", "–", "new"
 
@@ -104,23 +105,23 @@ def league_records(table: pd.DataFrame, criteria: CriteriaSet, level: str = "tea
     records = []
     for row in table.to_dict("records"):
         record = {
-            "rank": _int(row["rank"]),
+            "rank": as_int(row["rank"]),
             "name": row["name"],
             "directorate": row.get("directorate") or None,
             "group": row.get("group") or None,
-            "score": _num(row["score"]),
+            "score": as_float(row["score"], SCORE_DECIMALS),
             "rag": row["rag"],
-            "movement": _int(row["movement"]),
+            "movement": as_int(row["movement"]),
             "movement_label": row["movement_label"],
-            "previous_rank": _int(row["previous_rank"]),
+            "previous_rank": as_int(row["previous_rank"]),
             "teams": int(row["teams"]),
             "returned_teams": int(row["returned_teams"]),
             "criteria": {
                 c.id: {
-                    "score": _num(row.get(criterion_column(c.id, PERCENT))),
+                    "score": as_float(row.get(criterion_column(c.id, PERCENT)), SCORE_DECIMALS),
                     "rag": row.get(criterion_column(c.id, RAG))
-                    if _num(row.get(criterion_column(c.id, PERCENT))) is not None else NO_RETURN,
-                    "evidenced": _bool(row.get(criterion_column(c.id, EVIDENCED))),
+                    if not missing(row.get(criterion_column(c.id, PERCENT))) else NO_RETURN,
+                    "evidenced": as_bool(row.get(criterion_column(c.id, EVIDENCED))),
                 }
                 for c in criteria
             },
@@ -129,15 +130,3 @@ def league_records(table: pd.DataFrame, criteria: CriteriaSet, level: str = "tea
             record["unevidenced"] = int(row["unevidenced"])
         records.append(record)
     return records
-
-
-def _int(value) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
-
-
-def _num(value) -> float | None:
-    return None if value is None or pd.isna(value) else round(float(value), SCORE_DECIMALS)
-
-
-def _bool(value) -> bool | None:
-    return None if value is None or (not isinstance(value, bool) and pd.isna(value)) else bool(value)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from kim_metrics.domain.errors import NotFoundError
 
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 # How alike a typed name must be to a known one to be suggested (difflib's ratio).
@@ -58,7 +60,36 @@ def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return [by_key[h] for h in hits]
 
 
-def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
-    """' Did you mean 'A' or 'B'?' for a mistyped name, or '' when nothing is close."""
-    hint = closest(name, candidates, n)
+def suggestion(hint: Sequence[str]) -> str:
+    """" Did you mean 'A' or 'B'?" for the names given, or '' when there are none.
+
+    It starts with a space and ends without one, so it goes between two sentences as is:
+    ``f"'x' is not a team.{suggestion(hint)} Use ..."``.
+    """
     return f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+
+
+def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
+    """``suggestion`` of the known names a mistyped one probably meant."""
+    return suggestion(closest(name, candidates, n))
+
+
+def find_directorate(name: str, known: Iterable[str], *, where: str = "", fix: str = "") -> str:
+    """The known spelling of a directorate named in any case, spacing or punctuation.
+
+    Otherwise ``NotFoundError`` with the names meant: those holding what was typed, else the
+    closest, else the closest once the word "directorate" is set aside ("Digital" for
+    "Digital Directorate"). ``where`` ends the first sentence (" in round 2026-Q3"); ``fix``
+    is a last sentence saying what to do.
+    """
+    names = list(dict.fromkeys(known))
+    wanted = norm_key(name)
+    for n in names:
+        if norm_key(n) == wanted:
+            return n
+    typed = str(name).strip().casefold()
+    hint = [n for n in names if typed and typed in n.casefold()][:3] or closest(name, names)
+    if not hint:
+        short = {n.casefold().replace("directorate", "").strip(): n for n in names}
+        hint = [short[h] for h in closest(name, list(short))]
+    raise NotFoundError(f"There is no directorate '{name}'{where}.{suggestion(hint)}{fix}")

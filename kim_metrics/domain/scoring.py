@@ -33,6 +33,7 @@ SCORE_DECIMALS = 1
 CHALLENGED = "challenged"
 VERIFIED = "verified"
 SELF_DECLARED = "self-declared"
+REVIEW_STATUSES = (VERIFIED, CHALLENGED, SELF_DECLARED)
 LEVELS = ("team", "directorate", "group")
 
 

@@ -158,14 +158,16 @@ def _bomb(file_name: str, limits: Limits, part: str | None = None) -> ReadError:
     where = f" (part '{part}' is compressed more than {limits.compression_ratio:g} times)" if part else ""
     return ReadError(file_name, f"This file would expand to far more than a return needs when opened"
                                 f"{where}; it may be a 'zip bomb', so it was not opened. Workbooks "
-                                f"may unzip to at most {limits.uncompressed_mb:g} MB. " + RESAVE, code=ProblemCode.TOO_LARGE)
+                                f"may unzip to at most {limits.uncompressed_mb:g} MB. " + RESAVE,
+                                code=ProblemCode.TOO_LARGE)
 
 
 def _check_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str, limits: Limits) -> None:
     """Refuse a part zipfile would open but no spreadsheet holds; make zipfile check its header."""
     if info.flag_bits & 0x1:
         raise ReadError(file_name, "Parts of this file are encrypted. Remove the password in Excel "
-                                   "(File > Info > Protect Workbook), save it and upload it again.", code=ProblemCode.PASSWORD_PROTECTED)
+                                   "(File > Info > Protect Workbook), save it and upload it again.",
+                                   code=ProblemCode.PASSWORD_PROTECTED)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise ReadError(file_name, "This file is compressed in a way spreadsheet programs do not use. "
                         + RESAVE, code=ProblemCode.UNSAFE_CONTENT)

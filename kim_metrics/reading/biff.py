@@ -94,7 +94,8 @@ def _check_declared(file_name: str, sheet: str, rows: int, columns: int, limits:
                                    f"{columns:,} columns; a sheet may have at most "
                                    f"{limits.rows_per_sheet:,} rows and {limits.cells_per_sheet:,} cells. "
                                    "No return needs one so large: the file may be damaged or built to "
-                                   "exhaust the server, so it was not opened. " + RESAVE, sheet=sheet, code=ProblemCode.TOO_LARGE)
+                                   "exhaust the server, so it was not opened. " + RESAVE, sheet=sheet,
+                                   code=ProblemCode.TOO_LARGE)
 
 
 def _records(stream: bytes, pos: int):
@@ -123,7 +124,8 @@ def _globals(stream: bytes, file_name: str) -> tuple[list[tuple[int, str]], list
             version, kind = _PAIR.unpack_from(stream, start)
             biff8 = version not in _OLDER_BIFF and not (version == 0 and kind == 0x1000)
         elif typ == _FILEPASS and end - start >= 2 and stream[start:start + 2] != b"\0\0":
-            raise ReadError(file_name, PASSWORD, code=ProblemCode.PASSWORD_PROTECTED)   # the records after this one are encrypted
+            # The records after this one are encrypted.
+            raise ReadError(file_name, PASSWORD, code=ProblemCode.PASSWORD_PROTECTED)
         elif typ == _BOUNDSHEET and end - start >= 6:
             places.append((int.from_bytes(stream[start:start + 4], "little"),
                            _sheet_name(stream[start + 6:end], biff8)))

@@ -62,7 +62,8 @@ def xlsx_sheet_extent(part: bytes, sheet: str, file_name: str, limits: Limits) -
     # (empty formatted cells included) is refused without it.
     if part.count(b"<c") > 2 * limits.cells_per_sheet:
         raise ReadError(file_name, f"This sheet holds more than {limits.cells_per_sheet:,} cells, the "
-                                   "most a sheet may have. " + SHRINK, sheet=sheet, code=ProblemCode.TOO_LARGE)
+                                   "most a sheet may have. " + SHRINK, sheet=sheet,
+                                   code=ProblemCode.TOO_LARGE)
     return _walked_extent(part)
 
 
@@ -209,4 +210,5 @@ def _repeat(value: str | None) -> int:
 def hostile_xml(file_name: str, part_name: str) -> ReadError:
     return ReadError(file_name, f"Part '{part_name}' of this file declares XML entities or a document "
                                 "type, which spreadsheet programs never write and which can be used "
-                                "to attack a server, so the file was not opened. " + RESAVE, code=ProblemCode.UNSAFE_CONTENT)
+                                "to attack a server, so the file was not opened. " + RESAVE,
+                                code=ProblemCode.UNSAFE_CONTENT)

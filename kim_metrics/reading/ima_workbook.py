@@ -30,7 +30,7 @@ from kim_metrics.domain.errors import Problem, ProblemCode, ValidationError
 from kim_metrics.domain.ima import (ACTION_STATUSES, ASSESSMENT, DELIVERED, IN_PROGRESS, KINDS,
                                     NOT_STARTED, PRIORITIES, PROGRESS_REVIEW, Framework)
 from kim_metrics.reading.matching import NO_WORDS, YES_WORDS, _shorten, header_lookup
-from kim_metrics.domain.names import closest, norm_key
+from kim_metrics.domain.names import did_you_mean, norm_key
 from kim_metrics.reading.reader import Sheet, Workbook
 from kim_metrics.reading.limits import NAME_MAX_CHARS, current_limits
 
@@ -284,12 +284,14 @@ class _Reader:
             cells = _Cells(sheet.name, header.row + offset + 2, values, header)
             for name, value in values.items():
                 if isinstance(value, str) and len(value) > self.cell_limit:
-                    self.problem(ProblemCode.TOO_LARGE, cells, name, f"This cell holds {len(value):,} characters; a cell "
+                    self.problem(ProblemCode.TOO_LARGE,
+                                 cells, name, f"This cell holds {len(value):,} characters; a cell "
                                  f"may hold at most {self.cell_limit:,}. Shorten it.")
                     values[name] = value[:self.cell_limit]
             out.append(cells)
         if not out:
-            self.problem(ProblemCode.NO_DATA, None, None, "The sheet has headers but no rows below them. Add the rows, "
+            self.problem(ProblemCode.NO_DATA,
+                         None, None, "The sheet has headers but no rows below them. Add the rows, "
                          "or remove the sheet.", sheet=sheet.name, row=header.row + 1)
         return out
 
@@ -301,7 +303,8 @@ class _Reader:
             return None
         found = _lookup(given, ((a.id, a.name) for a in self.framework.areas))
         if found is None:
-            self.problem(ProblemCode.UNKNOWN_NAME, cells, name, _unknown(given, "area", [a.name for a in self.framework.areas]))
+            self.problem(ProblemCode.UNKNOWN_NAME,
+                         cells, name, _unknown(given, "area", [a.name for a in self.framework.areas]))
         return found
 
     def sub_area(self, cells: _Cells, area: str | None) -> str | None:
@@ -311,7 +314,8 @@ class _Reader:
         found = _lookup(given, ((s.id, s.name) for s in self.framework.sub_areas))
         if found is None:
             names = (self.framework.get_area(area).sub_area if area else self.framework.sub_areas)
-            self.problem(ProblemCode.UNKNOWN_NAME, cells, "sub_area", _unknown(given, "sub-area", [s.name for s in names]))
+            self.problem(ProblemCode.UNKNOWN_NAME,
+                         cells, "sub_area", _unknown(given, "sub-area", [s.name for s in names]))
             return None
         owner = self.framework.area_of(found)
         if area is not None and owner.id != area:
@@ -328,13 +332,15 @@ class _Reader:
             return None
         parsed = parse_date(value)
         if parsed is None:
-            self.problem(ProblemCode.BAD_VALUE, cells, name, f"'{_shorten(cells.text(name))}' is not a date. {DATE_HINT}.")
+            self.problem(ProblemCode.BAD_VALUE,
+                         cells, name, f"'{_shorten(cells.text(name))}' is not a date. {DATE_HINT}.")
         return parsed
 
     def assessment_name(self, cells: _Cells) -> str | None:
         given = cells.text("assessment")
         if not given:
-            self.problem(ProblemCode.MISSING_VALUE, cells, "assessment", "The assessment is empty. Name the assessment or "
+            self.problem(ProblemCode.MISSING_VALUE,
+                         cells, "assessment", "The assessment is empty. Name the assessment or "
                          "review, such as 'IMA 2013' or 'Review 2015'.")
             return None
         if len(given) > NAME_MAX_CHARS:
@@ -372,12 +378,14 @@ class _Reader:
             where = first[("assessment", key)]
             for attribute, name in (("kind", "kind"), ("date", "date")):
                 if getattr(record, attribute) is None and not self._reported(where, name):
-                    self.problem(ProblemCode.MISSING_VALUE, where, name, f"No {RATING_LABELS[name].lower()} is given for "
+                    self.problem(ProblemCode.MISSING_VALUE,
+                                 where, name, f"No {RATING_LABELS[name].lower()} is given for "
                                  f"'{record.name}'. Enter it on the assessment's first row "
                                  + ("(assessment or progress review)." if name == "kind" else
                                     f"({DATE_HINT})."))
             if not record.ratings and key not in troubled:
-                self.problem(ProblemCode.MISSING_VALUE, where, "rating", f"'{record.name}' rates no sub-area. Give a rating for "
+                self.problem(ProblemCode.MISSING_VALUE,
+                             where, "rating", f"'{record.name}' rates no sub-area. Give a rating for "
                              "each sub-area it assessed.")
         return list(self.assessments.values())
 
@@ -399,7 +407,8 @@ class _Reader:
         if kind:
             found = _KIND_WORDS.get(norm_key(kind))
             if found is None:
-                self.problem(ProblemCode.BAD_VALUE, cells, "kind", f"'{_shorten(kind)}' is not a kind of assessment. Use "
+                self.problem(ProblemCode.BAD_VALUE,
+                             cells, "kind", f"'{_shorten(kind)}' is not a kind of assessment. Use "
                              f"{' or '.join(KINDS)}.")
             else:
                 self.once(cells, first, record, "kind", found, f"'{record.name}' is")
@@ -417,10 +426,12 @@ class _Reader:
         rating = cells.text("rating")
         situation, progress = cells.text("situation"), cells.text("progress")
         if area is None and not cells.text("area") and not cells.text("sub_area") and (rating or situation or progress):
-            self.problem(ProblemCode.MISSING_VALUE, cells, "area", "The area is empty. Give the area (and the sub-area for a "
+            self.problem(ProblemCode.MISSING_VALUE,
+                         cells, "area", "The area is empty. Give the area (and the sub-area for a "
                          "rating): " + ", ".join(a.name for a in self.framework.areas) + ".")
         if rating and sub_area is None and not cells.text("sub_area"):
-            self.problem(ProblemCode.MISSING_VALUE, cells, "sub_area", "A rating needs a sub-area. Give the sub-area this row "
+            self.problem(ProblemCode.MISSING_VALUE,
+                         cells, "sub_area", "A rating needs a sub-area. Give the sub-area this row "
                          "rates, or clear the rating.")
         if area is not None:
             self.narrative(cells, first, record, area, situation, progress)
@@ -450,7 +461,8 @@ class _Reader:
         elif before != value:
             origin = first[(attribute, norm_key(record.name))]
             shown = {"kind": str, "date": _day, "assessor": str}[attribute]
-            self.problem(ProblemCode.CONFLICT, cells, attribute, f"{saying} {shown(before)} on sheet '{origin.sheet}' row "
+            self.problem(ProblemCode.CONFLICT,
+                         cells, attribute, f"{saying} {shown(before)} on sheet '{origin.sheet}' row "
                          f"{origin.row} but {shown(value)} here. An assessment has one "
                          f"{RATING_LABELS[attribute].lower()}: repeat it or leave it blank.")
 
@@ -466,7 +478,8 @@ class _Reader:
                 first[(part, norm_key(record.name), area)] = cells
             elif norm_key(before) != norm_key(text):
                 origin = first[(part, norm_key(record.name), area)]
-                self.problem(ProblemCode.CONFLICT, cells, part, f"'{self.framework.get_area(area).name}' already has a "
+                self.problem(ProblemCode.CONFLICT,
+                             cells, part, f"'{self.framework.get_area(area).name}' already has a "
                              f"different {RATING_LABELS[part].lower()} for '{record.name}' on sheet "
                              f"'{origin.sheet}' row {origin.row}. The narrative belongs to the area: "
                              "repeat the same text on its other rows or leave them blank.")
@@ -487,7 +500,8 @@ class _Reader:
         if not text and current is _UNREAD:
             return _UNREAD   # continues a recommendation whose own row was wrong: reported there
         if not text and current is None:
-            self.problem(ProblemCode.MISSING_VALUE, cells, "recommendation", "The recommendation is empty. Give the "
+            self.problem(ProblemCode.MISSING_VALUE,
+                         cells, "recommendation", "The recommendation is empty. Give the "
                          "recommendation's text on its first row; later rows may repeat it or "
                          "leave it blank.")
             return None
@@ -495,7 +509,8 @@ class _Reader:
             made_by = self.recommending_assessment(cells)
             area = self.area(cells)
             if not cells.text("area") and made_by is not None:
-                self.problem(ProblemCode.MISSING_VALUE, cells, "area", "The area is empty. Give the area the recommendation "
+                self.problem(ProblemCode.MISSING_VALUE,
+                             cells, "area", "The area is empty. Give the area the recommendation "
                              "is for: " + ", ".join(a.name for a in self.framework.areas) + ".")
             if made_by is None or area is None:
                 return _UNREAD
@@ -517,7 +532,8 @@ class _Reader:
                 given = cells.text(name)
                 if given and norm_key(given) not in (norm_key(record.assessment), norm_key(record.area),
                                                      norm_key(self.framework.get_area(record.area).name)):
-                    self.problem(ProblemCode.MISSING_VALUE, cells, "recommendation", "The recommendation is empty but the "
+                    self.problem(ProblemCode.MISSING_VALUE,
+                                 cells, "recommendation", "The recommendation is empty but the "
                                  f"{ACTION_LABELS[name].lower()} differs from the recommendation "
                                  f"above (row {origin.row}). Give this row's recommendation text.")
                     return current
@@ -546,7 +562,8 @@ class _Reader:
         if priority:
             found = _PRIORITY_WORDS.get(norm_key(priority))
             if found is None:
-                self.problem(ProblemCode.BAD_VALUE, cells, "priority", f"'{_shorten(priority)}' is not a priority. Use "
+                self.problem(ProblemCode.BAD_VALUE,
+                             cells, "priority", f"'{_shorten(priority)}' is not a priority. Use "
                              f"{', '.join(p.capitalize() for p in PRIORITIES)}, or leave it blank.")
             else:
                 self.detail(cells, record, origin, "priority", found, found)
@@ -559,7 +576,8 @@ class _Reader:
         if flag is not None:
             value = _flag(flag)
             if value is None:
-                self.problem(ProblemCode.BAD_VALUE, cells, "next_step", f"'{_shorten(cells.text('next_step'))}' is not Yes "
+                self.problem(ProblemCode.BAD_VALUE,
+                             cells, "next_step", f"'{_shorten(cells.text('next_step'))}' is not Yes "
                              "or No. Write Yes to list the recommendation under next steps, or leave "
                              "it blank.")
             elif value:
@@ -578,7 +596,8 @@ class _Reader:
 
     def later_assessment(self, cells: _Cells, record: RecommendationRecord, given: str) -> str | None:
         if norm_key(given) in YES_WORDS | NO_WORDS:
-            self.problem(ProblemCode.MISSING_VALUE, cells, "repeated_at", "Give the name of the later assessment that repeated "
+            self.problem(ProblemCode.MISSING_VALUE,
+                         cells, "repeated_at", "Give the name of the later assessment that repeated "
                          "the recommendation, such as 'Review 2015', or leave it blank.")
             return None
         later = self.resolve(given)
@@ -589,7 +608,8 @@ class _Reader:
             return None
         made, repeated = self.dated(record.assessment), self.dated(later)
         if later == record.assessment or (made and repeated and repeated <= made):
-            self.problem(ProblemCode.BAD_VALUE, cells, "repeated_at", f"'{later}' is not later than '{record.assessment}', "
+            self.problem(ProblemCode.BAD_VALUE,
+                         cells, "repeated_at", f"'{later}' is not later than '{record.assessment}', "
                          "which made the recommendation. Name a later assessment, or leave it blank.")
             return None
         return later
@@ -604,22 +624,26 @@ class _Reader:
                              "clear the row's action columns.")
             return
         if any(norm_key(a.text) == norm_key(text) for a in record.actions):
-            self.problem(ProblemCode.DUPLICATE, cells, "action", "This recommendation already has this action. Keep one "
+            self.problem(ProblemCode.DUPLICATE,
+                         cells, "action", "This recommendation already has this action. Keep one "
                          "row per action.")
             return
         owner = cells.text("owner").lower()
         if not owner:
-            self.problem(ProblemCode.MISSING_VALUE, cells, "owner", "The owner is empty. Every action needs an owner: give "
+            self.problem(ProblemCode.MISSING_VALUE,
+                         cells, "owner", "The owner is empty. Every action needs an owner: give "
                          "their work email, such as jane.smith@dept.gov.uk.")
         elif len(owner) > EMAIL_MAX_CHARS or not _EMAIL.match(owner):
-            self.problem(ProblemCode.BAD_VALUE, cells, "owner", f"'{_shorten(owner)}' is not an email address. Give the "
+            self.problem(ProblemCode.BAD_VALUE,
+                         cells, "owner", f"'{_shorten(owner)}' is not an email address. Give the "
                          "owner's work email, such as jane.smith@dept.gov.uk.")
         status = NOT_STARTED
         given = cells.text("status")
         if given:
             found = _STATUS_WORDS.get(norm_key(given))
             if found is None:
-                self.problem(ProblemCode.UNKNOWN_NAME, cells, "status", _unknown(given, "status", list(ACTION_STATUSES)))
+                self.problem(ProblemCode.UNKNOWN_NAME,
+                             cells, "status", _unknown(given, "status", list(ACTION_STATUSES)))
             else:
                 status = found
         record.actions.append(ActionRecord(text, owner, self.date(cells, "due"), status,
@@ -667,10 +691,9 @@ def _lookup(given: str, choices) -> str | None:
 
 
 def _unknown(given: str, what: str, names: list[str], *, fix: str | None = None) -> str:
-    hint = closest(given, names)
-    return (f"'{_shorten(given)}' is not {'an' if what[0] in 'aeiou' else 'a'} {what}. "
-            + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
-            + (f"{fix}." if fix else f"Use one of: {', '.join(names)}."))
+    return (f"'{_shorten(given)}' is not {'an' if what[0] in 'aeiou' else 'a'} {what}."
+            + did_you_mean(given, names)
+            + (f" {fix}." if fix else f" Use one of: {', '.join(names)}."))
 
 
 def _shown(framework: Framework, attribute: str, value: object) -> str:

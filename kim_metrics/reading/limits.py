@@ -97,11 +97,13 @@ def check_extent(file_name: str, sheet: str, rows: int, columns: int, limits: Li
         return
     if rows > limits.rows_per_sheet:
         raise ReadError(file_name, f"This sheet has {rows:,} rows; a sheet may have at most "
-                                   f"{limits.rows_per_sheet:,}. " + SHRINK, sheet=sheet, code=ProblemCode.TOO_LARGE)
+                                   f"{limits.rows_per_sheet:,}. " + SHRINK, sheet=sheet,
+                                   code=ProblemCode.TOO_LARGE)
     if rows * columns > limits.cells_per_sheet:
         raise ReadError(file_name, f"This sheet spans {rows:,} rows by {columns:,} columns "
                                    f"({rows * columns:,} cells); a sheet may span at most "
-                                   f"{limits.cells_per_sheet:,} cells. " + SHRINK, sheet=sheet, code=ProblemCode.TOO_LARGE)
+                                   f"{limits.cells_per_sheet:,} cells. " + SHRINK, sheet=sheet,
+                                   code=ProblemCode.TOO_LARGE)
 
 
 def fits_sheet(rows: int, columns: int, limits: Limits) -> bool:
@@ -146,7 +148,8 @@ def check_workbook(file_name: str, sheets: Iterable[tuple[str, int, int]], limit
 def too_much_shared_text(file_name: str, limits: Limits) -> ReadError:
     return ReadError(file_name, "The cells of this file repeat its shared text so often that it would "
                                 f"take more than {limits.shared_text_mb:g} MB to open; it may be built "
-                                "to exhaust the server, so it was not opened. " + RESAVE, code=ProblemCode.TOO_LARGE)
+                                "to exhaust the server, so it was not opened. " + RESAVE,
+                                code=ProblemCode.TOO_LARGE)
 
 
 class WorkbookTally:

@@ -126,7 +126,8 @@ def _load(source: str | os.PathLike | bytes, file_name: str | None) -> tuple[byt
         return path.read_bytes(), name
     except OSError as exc:
         raise ReadError(name, f"The file could not be opened ({exc.strerror or exc}). "
-                              "Check it exists and is not open elsewhere, then try again.", code=ProblemCode.FILE_UNREADABLE) from exc
+                              "Check it exists and is not open elsewhere, then try again.",
+                              code=ProblemCode.FILE_UNREADABLE) from exc
 
 
 def _sniff(data: bytes, file_name: str) -> tuple[str, str | None]:
@@ -152,7 +153,8 @@ def _sniff(data: bytes, file_name: str) -> tuple[str, str | None]:
 
 def _not_a_spreadsheet(file_name: str, kind: str | None = None) -> ReadError:
     looks_like = f" (it looks like {kind})" if kind else ""
-    return ReadError(file_name, f"This file is not a spreadsheet{looks_like}. {_SAVE_AS}", code=ProblemCode.FILE_UNREADABLE)
+    return ReadError(file_name, f"This file is not a spreadsheet{looks_like}. {_SAVE_AS}",
+                     code=ProblemCode.FILE_UNREADABLE)
 
 
 def _zip_format(data: bytes, file_name: str) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 from kim_metrics.domain.criteria import CriteriaSet
 from kim_metrics.domain.errors import Problem, ProblemCode, UsageError, ValidationError
 from kim_metrics.reading.matching import _shorten, criterion_lookup, header_lookup, norm_keys, parse_scores
-from kim_metrics.domain.names import closest, name_problem, norm_key
+from kim_metrics.domain.names import did_you_mean, name_problem, norm_key
 from kim_metrics.reading.reader import Sheet, Workbook
 from kim_metrics.reading.text_rules import cell_text, text_problems
 
@@ -343,10 +343,9 @@ def _match_teams(data: pd.DataFrame, org: pd.DataFrame, file: str,
             msg = (f"There is more than one team called '{r.team}'. Fill in the Directorate "
                    f"column so the team can be told apart.")
         else:
-            hint = closest(r.team, names)
-            msg = (f"'{_shorten(str(r.team))}' is not a team in the organisation structure. "
-                   + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
-                   + "Use the team's name as the organisation structure gives it, or ask the "
+            msg = (f"'{_shorten(str(r.team))}' is not a team in the organisation structure."
+                   + did_you_mean(r.team, names)
+                   + " Use the team's name as the organisation structure gives it, or ask the "
                    "KIM team to add the team.")
         problems.append(Problem(file, r.sheet, r.row, r.team_column, msg, code=ProblemCode.UNKNOWN_TEAM))
     data = data.loc[found]
@@ -376,10 +375,9 @@ def _check_scores(data: pd.DataFrame, criteria: CriteriaSet, file: str,
         if not str(r.criterion_given).strip():
             msg = "The criterion is empty. Enter one of: " + ", ".join(c.name for c in criteria) + "."
         else:
-            hint = closest(r.criterion_given, names)
-            msg = (f"'{_shorten(str(r.criterion_given))}' is not a criterion. "
-                   + (f"Did you mean {' or '.join(repr(h) for h in hint)}? " if hint else "")
-                   + "Use a criterion's id, name or alias: "
+            msg = (f"'{_shorten(str(r.criterion_given))}' is not a criterion."
+                   + did_you_mean(r.criterion_given, names)
+                   + " Use a criterion's id, name or alias: "
                    + ", ".join(c.name for c in criteria) + ".")
         problems.append(Problem(file, r.sheet, r.row, r.criterion_column, msg,
                                 code=ProblemCode.UNKNOWN_CRITERION))

@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import pandas as pd
-from pandas.api.types import is_scalar
-
 from kim_metrics.reading.text_rules import clean_text
+from kim_metrics.domain.values import missing
 
 if TYPE_CHECKING:   # openpyxl is imported when a workbook is written, not with this module
     from openpyxl.workbook.workbook import Workbook
@@ -41,15 +39,10 @@ def neutralise(value: object) -> object:
     return value
 
 
-def _missing(value: object) -> bool:
-    """None, NaN, NaT or pd.NA."""
-    return value is None or (not isinstance(value, str) and is_scalar(value) and bool(pd.isna(value)))
-
-
 def cell_value(value: object) -> object:
     """A value as a spreadsheet cell takes it: missing as None, numpy numbers as Python ones,
     text cleaned and neutralised."""
-    if _missing(value):
+    if missing(value):
         return None
     if hasattr(value, "item"):          # numpy and pandas scalars
         value = value.item()
@@ -62,7 +55,7 @@ def safe_text(value: object) -> str:
     """A value as display text for a document: blank for missing, cleaned and neutralised."""
     if isinstance(value, str):
         return str(neutralise(clean_text(value)))
-    if _missing(value):
+    if missing(value):
         return ""
     return str(neutralise(clean_text(str(value))))
 

@@ -21,8 +21,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kim_metrics.domain.criteria import CriteriaSet, Criterion
-from kim_metrics.domain.errors import KimError, NotFoundError
-from kim_metrics.domain.names import closest, norm_key
+from kim_metrics.domain.errors import KimError
+from kim_metrics.domain.names import find_directorate
 from kim_metrics.reading.returns import FIELD_LABELS
 from kim_metrics.reports.cells import neutralise_workbook
 from kim_metrics.domain.rounds import normalise_label
@@ -77,14 +77,9 @@ def _teams_for(teams: pd.DataFrame, directorate: str | None) -> pd.DataFrame:
     if "active" in teams.columns:
         teams = teams[teams["active"].astype(bool)]
     if directorate is not None:
-        known = teams["directorate"].drop_duplicates().tolist()
-        teams = teams[teams["directorate"].map(norm_key) == norm_key(directorate)]
-        if teams.empty:
-            hint = closest(directorate, known)
-            raise NotFoundError(
-                f"There is no directorate '{directorate}' in the organisation structure."
-                + (f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else "")
-                + " Use the directorate's name as the organisation workbook gives it.")
+        found = find_directorate(directorate, teams["directorate"], where=" in the organisation structure",
+                                 fix=" Use the directorate's name as the organisation workbook gives it.")
+        teams = teams[teams["directorate"] == found]
     if teams.empty:
         raise KimError("There are no teams to put in the template. Load the organisation "
                        "workbook first (kim org load FILE, or the Organisation page).")

@@ -34,6 +34,7 @@ from kim_metrics.services import league as league_service
 from kim_metrics.storage import ima as store
 from kim_metrics.storage.ima import SavedIma
 from kim_metrics.domain.frames import PERCENT, RAG, criterion_column
+from kim_metrics.domain.values import as_float, missing
 
 EDITORS = frozenset({ADMIN})
 READERS = frozenset({ADMIN, EXECUTIVE, DIRECTOR})
@@ -229,11 +230,11 @@ def league_evidence(engine: Engine, mapping: Mapping[str, str] | None = None,
                     if target != sub.id or cid not in criteria.ids:
                         continue
                     percent = department.get(criterion_column(cid, PERCENT))
-                    has = percent is not None and not pd.isna(percent)
                     rows.append({"sub_area_id": sub.id, "criterion_id": cid,
                                  "criterion": criteria.get(cid).name, "round": rnd.label,
-                                 "percent": float(percent) if has else None,
-                                 "status": department.get(criterion_column(cid, RAG)) if has else None})
+                                 "percent": as_float(percent),
+                                 "status": None if missing(percent)
+                                 else department.get(criterion_column(cid, RAG))})
     return LeagueEvidence(tuple(labels), pd.DataFrame(rows, columns=[
         "sub_area_id", "criterion_id", "criterion", "round", "percent", "status"]), dict(mapping))
 

@@ -45,6 +45,7 @@ from kim_metrics.reading.reader import read_workbook
 from kim_metrics.reading.returns import FIELD_LABELS, FIELDS, LONG_REQUIRED
 from kim_metrics.domain.scoring import CHALLENGED, SCORE_DECIMALS, score_rows, team_scores
 from kim_metrics.domain.frames import ACTION_COLUMNS, PERCENT, RAG, criterion_column
+from kim_metrics.domain.values import as_float, as_int, missing
 
 GAIN_DECIMALS = 2
 
@@ -87,18 +88,14 @@ def headline(trend: pd.DataFrame, round_label: str, statuses: Sequence[str]) -> 
     for s in statuses:
         prev = count(before, s)
         changes[s] = None if prev is None else counts[s] - prev
-    score = _float(now.get("score"))
-    prev_score = _float(before.get("score")) if before is not None else None
+    score = as_float(now.get("score"))
+    prev_score = as_float(before.get("score")) if before is not None else None
     score_change = (round(score - prev_score, SCORE_DECIMALS)
                     if score is not None and prev_score is not None else None)
     teams = int(sum(counts.values()))
     return Headline(round=round_label, previous=None if before is None else str(before["round"]),
                     counts=counts, changes=changes, score=score, score_change=score_change,
                     teams=teams, returned=teams - counts.get(NO_RETURN, 0))
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
 
 
 # Directorates ------------------------------------------------------------------------------
@@ -122,11 +119,11 @@ def directorate_standing(tables: Mapping[str, pd.DataFrame], directorate: str) -
         r = found.iloc[0]
         rows.append({
             "round": label,
-            "rank": None if pd.isna(r["rank"]) else int(r["rank"]),
+            "rank": as_int(r["rank"]),
             "ranked": int(table["rank"].notna().sum()),
-            "score": _float(r["score"]),
+            "score": as_float(r["score"]),
             "rag": r["rag"],
-            "movement": None if pd.isna(r["movement"]) else int(r["movement"]),
+            "movement": as_int(r["movement"]),
             "movement_label": r["movement_label"],
             "returned_teams": int(r["returned_teams"]),
             "teams": int(r["teams"]),
@@ -218,15 +215,6 @@ def rag_matrix(teams: pd.DataFrame, criteria: CriteriaSet, *, label: str = "team
     return out
 
 
-def percent_matrix(teams: pd.DataFrame, criteria: CriteriaSet, *, label: str = "team") -> pd.DataFrame:
-    """Teams × criteria as the 0-100 value each criterion adds to the team score (NaN: none)."""
-    out = pd.DataFrame(index=teams[label].to_numpy())
-    out.index.name = label
-    for c in criteria:
-        out[c.name] = teams[criterion_column(c.id, PERCENT)].astype(float).to_numpy()
-    return out
-
-
 def league_view(table: pd.DataFrame, criteria: CriteriaSet, level: str) -> pd.DataFrame:
     """The league as a person reads it (the export's columns), with ``team_id`` for links."""
     out = league_frame(table, criteria, level)
@@ -294,7 +282,7 @@ def team_detail(engine: Engine, team_id: int, round_label: str | None = None, *,
         rows = history[(history["round"] == rnd.label) & history["criterion"].isin(criteria.ids)]
         scored = score_rows(rows.assign(team_id=int(team_id)), criteria)
         team = team_scores(scored, info, criteria).iloc[0]
-        entry = {"round": rnd.label, "score": _float(team["score"]), "rag": team["rag"]}
+        entry = {"round": rnd.label, "score": as_float(team["score"]), "rag": team["rag"]}
         for c in criteria:
             entry[c.name] = (team[criterion_column(c.id, RAG)]
                              if pd.notna(team[criterion_column(c.id, PERCENT)]) else NO_RETURN)
@@ -319,7 +307,7 @@ def team_detail(engine: Engine, team_id: int, round_label: str | None = None, *,
     return TeamDetail(
         team_id=int(team_id), team=str(info.at[0, "team"]), directorate=str(info.at[0, "directorate"]),
         group=str(info.at[0, "group"]), round=round_label,
-        score=_float(chosen_team["score"]) if chosen_team is not None else None,
+        score=as_float(chosen_team["score"]) if chosen_team is not None else None,
         rag=str(chosen_team["rag"]) if chosen_team is not None else NO_RETURN,
         criteria=detail, history=hist,
         scores_history=pd.DataFrame(long_rows, columns=["round", "criterion", "name", "claimed",
@@ -351,9 +339,8 @@ def _criteria_rows(scored: pd.DataFrame, criteria: CriteriaSet) -> pd.DataFrame:
 
 
 def _text(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value).strip()
+    """A cell as trimmed text; no value is ''."""
+    return "" if missing(value) else str(value).strip()
 
 
 def safe_link(url: str) -> str | None:
@@ -503,11 +490,11 @@ def criteria_from_editor(criteria: CriteriaSet, edited: pd.DataFrame,
         base = dict(by_id.get(row.get("id"), {}))
         if not base:
             continue
-        base["name"] = _cell_text(row.get("name"))
-        base["description"] = _cell_text(row.get("description"))
+        base["name"] = _text(row.get("name"))
+        base["description"] = _text(row.get("description"))
         weight = _cell_number(row.get("weight"))
         # Left as typed when it is not a number, so the check names it rather than defaulting.
-        base["weight"] = weight if weight is not None else _cell_text(row.get("weight"))
+        base["weight"] = weight if weight is not None else _text(row.get("weight"))
         rag = {}
         for status in criteria.rag.levels[1:]:
             value = _cell_number(row.get(threshold_column(status)))
@@ -516,17 +503,13 @@ def criteria_from_editor(criteria: CriteriaSet, edited: pd.DataFrame,
         base["rag"] = rag
         steps = sorted((k for k in row if isinstance(k, str) and k.startswith("Step ")),
                        key=lambda k: int(k.split()[1]))
-        base["guidance"] = [_cell_text(row[k]) for k in steps if _cell_text(row[k])]
+        base["guidance"] = [_text(row[k]) for k in steps if _text(row[k])]
         out.append({k: v for k, v in base.items() if v is not None})
     raw["criterion"] = out
     if team is not None:
         raw["rag"]["team"] = {str(r["status"]): v for r in team.to_dict("records")
                               if (v := _cell_number(r.get("lowest team score"))) is not None}
     return raw
-
-
-def _cell_text(value: Any) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
 
 
 def _cell_number(value: Any) -> float | int | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import io
 import json
 import math
 import os

@@ -10,6 +10,8 @@ from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integ
 from sqlalchemy import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from kim_metrics.domain.scoring import SELF_DECLARED
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -91,7 +93,7 @@ class Score(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     # False once a later return for the same team and round supersedes it; kept as history.
     current: Mapped[bool] = mapped_column(Boolean, default=True)
-    review_status: Mapped[str] = mapped_column(String(20), default="self-declared")
+    review_status: Mapped[str] = mapped_column(String(20), default=SELF_DECLARED)
     reviewed_value: Mapped[float | None] = mapped_column(Float)
     reviewer: Mapped[str | None] = mapped_column(String(320))
     review_note: Mapped[str | None] = mapped_column(Text)

@@ -28,6 +28,7 @@ from kim_metrics.storage.organisation import org_frame, round_teams
 from kim_metrics.storage.rounds import RoundInfo, list_rounds
 from kim_metrics.storage.scores import round_scores
 from kim_metrics.domain.frames import STATUS_COUNT_PREFIX
+from kim_metrics.domain.values import as_float
 
 TEAM, DEPARTMENT = "team", "department"
 UNIT_LEVELS = ("directorate", "group")
@@ -197,6 +198,6 @@ def department_trend(conn: Connection) -> pd.DataFrame:
                   if c.startswith(STATUS_COUNT_PREFIX)}
         score = row["score"]
         out.append({"round": label, "start_date": start,
-                    "score": None if pd.isna(score) else float(score), **counts})
+                    "score": as_float(score), **counts})
     return pd.DataFrame(out) if out else pd.DataFrame(columns=["round", "start_date", "score"])
 

@@ -16,6 +16,7 @@ from kim_metrics.storage.models import Return, Round, Score, utcnow
 from kim_metrics.storage.organisation import add_discovered_teams
 from kim_metrics.storage.rounds import find_round, open_round
 from kim_metrics.storage.sql import bulk_insert, chunks
+from kim_metrics.domain.scoring import SELF_DECLARED
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def save_return(conn: Connection, parsed: ParsedReturn, round_label: str, *, upl
            "comment": scores["comment"].tolist()}
     n = len(scores)
     bulk_insert(conn, "score", {"return_id": [return_id] * n, "round_id": [rnd.id] * n, **new,
-                               "current": [True] * n, "review_status": ["self-declared"] * n})
+                               "current": [True] * n, "review_status": [SELF_DECLARED] * n})
     names = dict(zip(new["team_id"], scores["team"].tolist()))
     audit.record(conn, actor=uploader, action=audit.RETURN_SAVED, round_label=rnd.label,
                  target=f"return {return_id}: {parsed.file_name}",

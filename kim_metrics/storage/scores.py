@@ -11,6 +11,7 @@ from kim_metrics.storage import audit
 from kim_metrics.storage.criteria import criteria_version
 from kim_metrics.storage.models import Round, Score, Team, utcnow
 from kim_metrics.storage.sql import chunks, frame_of, has_text
+from kim_metrics.domain.scoring import CHALLENGED, REVIEW_STATUSES, SELF_DECLARED
 
 # Team ids per IN (...) list: well inside every backend's limit on bound parameters.
 _IN_LIMIT = 900
@@ -78,9 +79,6 @@ def team_history(conn: Connection, team_id: int) -> pd.DataFrame:
                                        "return_id", "score_id"])
 
 
-REVIEW_STATUSES = ("verified", "challenged", "self-declared")
-
-
 def get_score(conn: Connection, score_id: int):
     """One counting score's row (every column of ``score``), or a message saying it has gone."""
     row = conn.execute(select(Score.__table__).where(Score.id == score_id)).first()
@@ -101,7 +99,7 @@ def review_score(conn: Connection, score_id: int, *, status: str, value: float |
     row = get_score(conn, score_id)
     rnd = conn.execute(select(Round.__table__).where(Round.id == row.round_id)).first()
     criteria = criteria_version(conn, rnd.criteria_version_id)
-    if status == "challenged":
+    if status == CHALLENGED:
         if value is None:
             raise KimError("A challenge needs the value the score should count at.")
         c = criteria.get(row.criterion)
@@ -109,14 +107,14 @@ def review_score(conn: Connection, score_id: int, *, status: str, value: float |
             raise KimError(f"{value:g} is not on the scale of '{c.name}' (0 to {c.top:g}).")
         if not note.strip():
             raise KimError("Say why the score is challenged: the team reads this note.")
-    values = {"review_status": status, "reviewed_value": value if status == "challenged" else None,
-              "reviewer": reviewer if status != "self-declared" else None,
+    values = {"review_status": status, "reviewed_value": value if status == CHALLENGED else None,
+              "reviewer": reviewer if status != SELF_DECLARED else None,
               "review_note": note.strip() or None, "reviewed_at": utcnow()}
     before = {k: getattr(row, k) for k in ("review_status", "reviewed_value", "reviewer", "review_note")}
     conn.execute(update(Score).where(Score.id == score_id).values(**values))
     team = conn.scalar(select(Team.name).where(Team.id == row.team_id))
     after = {k: values[k] for k in before}
-    action = audit.SCORE_CHALLENGED if status == "challenged" else audit.SCORE_VERIFIED
+    action = audit.SCORE_CHALLENGED if status == CHALLENGED else audit.SCORE_VERIFIED
     audit.record(conn, actor=reviewer, action=action, round_label=rnd.label,
                  target=f"{team}: {row.criterion} (score {score_id})",
                  before=dict(before, claimed=row.claimed_raw), after=after)

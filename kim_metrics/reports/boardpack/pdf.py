@@ -20,6 +20,7 @@ from kim_metrics.reports.charts import Series, bar_rows, column_chart
 from kim_metrics.reports.pdfstyle import BLUE, GREY, TEXT, ReportPDF
 from kim_metrics.reports.words import long_date
 from kim_metrics.domain.frames import status_count_column
+from kim_metrics.domain.values import missing
 
 
 def _colour(b: BoardData, status: str) -> str:
@@ -80,7 +81,8 @@ def _page_directorates(pdf: ReportPDF, b: BoardData) -> None:
                   rag_columns=(4,), size=8.3)
     pdf.heading("Teams by status in each directorate", size=11.5)
     levels = list(reversed(b.statuses[:-1])) + [NO_RETURN]
-    stacks = [Series(s, [int(v) for v in b.directorates[status_count_column(s)]], _colour(b, s)) for s in levels]
+    stacks = [Series(s, [int(v) for v in b.directorates[status_count_column(s)]], _colour(b, s))
+              for s in levels]
     y = pdf.get_y()
     end = bar_rows(pdf, pdf.l_margin, y, pdf.width, [safe_text(n) for n in b.directorates["name"]],
                    stacks, row_h=5.2, label_w=66, normalise=False,
@@ -175,10 +177,9 @@ def _page_criteria(pdf: ReportPDF, b: BoardData) -> None:
         rows = []
         for c in b.criteria:
             values = [history[r].get(c.id) for r in rounds]
-            cells = ["" if v is None or pd.isna(v) else f"{float(v):.1f}" for v in values]
+            cells = ["" if missing(v) else f"{float(v):.1f}" for v in values]
             first, last = values[-2], values[-1]
-            change = ("" if first is None or last is None or pd.isna(first) or pd.isna(last)
-                      else f"{float(last) - float(first):+.1f}")
+            change = "" if missing(first) or missing(last) else f"{float(last) - float(first):+.1f}"
             rows.append((c.name, *cells, change))
         n = len(rounds)
         pdf.rag_table(("Criterion", *rounds, f"Since {rounds[-2]}"), rows,

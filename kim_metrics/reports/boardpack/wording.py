@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import pandas as pd
 
 from kim_metrics.domain.criteria import NO_RETURN
 from kim_metrics.reports.boardpack.data import BoardData
 from kim_metrics.reports.cells import safe_text
 from kim_metrics.reports.words import plural
+from kim_metrics.domain.values import missing
 
 
 def score_text(value) -> str:
-    return "" if value is None or pd.isna(value) else f"{float(value):.1f}"
+    return "" if missing(value) else f"{float(value):.1f}"
 
 
 def rank_text(value) -> str:
-    return "" if value is None or pd.isna(value) else str(int(value))
+    return "" if missing(value) else str(int(value))
 
 
 def key_messages(b: BoardData) -> list[str]:
@@ -27,9 +27,9 @@ def key_messages(b: BoardData) -> list[str]:
     before = b.trend[b.trend["round"] == b.previous].iloc[0] if b.previous and (b.trend["round"] == b.previous).any() else None
     total = len(b.teams)
     score = b.department.get("score")
-    if score is not None and not pd.isna(score):
+    if not missing(score):
         text = f"The department scores {score:.1f} out of 100 ({b.department['rag']})"
-        if before is not None and before["score"] is not None and not pd.isna(before["score"]):
+        if before is not None and not missing(before["score"]):
             diff = round(float(score) - float(before["score"]), 1)
             word = "up" if diff > 0 else "down" if diff < 0 else "unchanged"
             text += (f", {word} {abs(diff):.1f} points from {float(before['score']):.1f} in {b.previous}"
@@ -45,10 +45,10 @@ def key_messages(b: BoardData) -> list[str]:
         first, last = ranked.iloc[0], ranked.iloc[-1]
         out.append(f"{safe_text(first['name'])} leads the directorates with {score_text(first['score'])}; "
                    f"{safe_text(last['name'])} is last with {score_text(last['score'])}.")
-    missing = len(b.non_returns)
-    if missing:
-        out.append(f"{plural(missing, 'team')} sent no return for {b.round}; "
-                   f"{'it is' if missing == 1 else 'they are'} shown as {NO_RETURN}, not ranked.")
+    not_returned = len(b.non_returns)
+    if not_returned:
+        out.append(f"{plural(not_returned, 'team')} sent no return for {b.round}; "
+                   f"{'it is' if not_returned == 1 else 'they are'} shown as {NO_RETURN}, not ranked.")
     else:
         out.append(f"Every team sent a return for {b.round}.")
     weakest = b.weakest()

@@ -17,10 +17,11 @@ from datetime import date
 import pandas as pd
 
 from kim_metrics.domain.criteria import NO_RETURN, CriteriaSet
-from kim_metrics.domain.errors import NotFoundError
 from kim_metrics.domain.rounds import next_label, start_date
 from kim_metrics.domain.statuses import KNOWN, StatusSet
-from kim_metrics.domain.names import closest
+from kim_metrics.domain.names import find_directorate as find_known_directorate
+from kim_metrics.domain.values import as_float, as_int
+from kim_metrics.domain.scoring import CHALLENGED
 
 
 @dataclass(frozen=True)
@@ -149,14 +150,6 @@ def name_from_email(email: str | None) -> str:
     return " ".join(cap(p) for p in parts)
 
 
-def _int(value) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
-
-
-def _float(value) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
 def _team_actions(rows: pd.DataFrame, criteria: CriteriaSet) -> tuple[list[Action], list[Claim]]:
     """Actions for each criterion not at the top status, and the claims needing evidence."""
     top = criteria.rag.levels[-1]
@@ -186,7 +179,7 @@ def _team_actions(rows: pd.DataFrame, criteria: CriteriaSet) -> tuple[list[Actio
         if step is None:
             continue
         text = step[1]
-        if row.get("review_status") == "challenged" and isinstance(row.get("review_note"), str) \
+        if row.get("review_status") == CHALLENGED and isinstance(row.get("review_note"), str) \
                 and row["review_note"].strip():
             text += f" (The KIM team reviewed this score: {row['review_note'].strip()})"
         actions.append(Action(c.name, str(row["rag"]), c.label(counted), c.label(step[0]), text))
@@ -216,7 +209,7 @@ def letter_from(facts: RoundFacts, directorate: str, written: date) -> LetterDat
     """One directorate's letter, named exactly as the league names it."""
     table = facts.directorates
     row = table[table["name"] == directorate].iloc[0]
-    rank = _int(row["rank"])
+    rank = as_int(row["rank"])
     ranked = int(table["rank"].notna().sum())
     joint = rank is not None and int((table["rank"] == rank).sum()) > 1
     previous_rag = None
@@ -233,7 +226,7 @@ def letter_from(facts: RoundFacts, directorate: str, written: date) -> LetterDat
         actions, team_claims = _team_actions(mine, facts.criteria) if t["returned"] else ([], [])
         claims.extend(team_claims)
         summaries.append(TeamSummary(name=t["name"], returned=bool(t["returned"]),
-                                     score=_float(t["score"]), rag=str(t["rag"]), rank=_int(t["rank"]),
+                                     score=as_float(t["score"]), rag=str(t["rag"]), rank=as_int(t["rank"]),
                                      movement_label=str(t["movement_label"]), actions=tuple(actions)))
     following = next_label(facts.round)
     email = facts.directors.get(directorate)
@@ -241,9 +234,9 @@ def letter_from(facts: RoundFacts, directorate: str, written: date) -> LetterDat
         round=facts.round, previous=facts.previous, next_round=following,
         next_start=start_date(following), written=written, directorate=directorate,
         group=str(row.get("group") or ""), director_email=email, director_name=name_from_email(email),
-        top_status=facts.criteria.rag.levels[-1], score=_float(row["score"]), rag=str(row["rag"]),
-        rank=rank, ranked_directorates=ranked, joint=joint, movement=_int(row["movement"]),
-        previous_rank=_int(row["previous_rank"]), previous_score=_float(row["previous_score"]),
+        top_status=facts.criteria.rag.levels[-1], score=as_float(row["score"]), rag=str(row["rag"]),
+        rank=rank, ranked_directorates=ranked, joint=joint, movement=as_int(row["movement"]),
+        previous_rank=as_int(row["previous_rank"]), previous_score=as_float(row["previous_score"]),
         previous_rag=previous_rag, teams_total=int(row["teams"]),
         teams_returned=int(row["returned_teams"]),
         ranked_teams=int(facts.teams["rank"].notna().sum()),
@@ -260,14 +253,4 @@ def all_letters_from(facts: RoundFacts, written: date) -> list[LetterData]:
 
 def find_directorate(facts: RoundFacts, name: str) -> str:
     """The league's own spelling of a directorate named in any case, or a message with hints."""
-    names = list(facts.directorates["name"])
-    wanted = str(name).strip().casefold()
-    for n in names:
-        if n.casefold() == wanted:
-            return n
-    hint = [n for n in names if wanted and wanted in n.casefold()][:3] or closest(name, names)
-    if not hint:
-        short = {n.casefold().replace("directorate", "").strip(): n for n in names}
-        hint = [short[h] for h in closest(name, list(short))]
-    raise NotFoundError(f"There is no directorate '{name}' in round {facts.round}."
-                        + (f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""))
+    return find_known_directorate(name, facts.directorates["name"], where=f" in round {facts.round}")
