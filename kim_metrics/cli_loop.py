@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
-from kim_metrics.domain.errors import KimError, UsageError
+from kim_metrics.domain.errors import KimError
 from kim_metrics.reports.cells import neutralise
 from kim_metrics.services import actions as action_service
 from kim_metrics.services import reminders as reminder_service
