@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from kim_metrics.services import league as league_service
 from kim_metrics.services import returns as return_service
 from kim_metrics import cli
 from kim_metrics.storage.backup import MANIFEST, RESTORED, backup, restore, tables
-from kim_metrics.storage.models import Base, RoleGrant
+from kim_metrics.storage.models import Action, Base, RoleGrant
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.storage.messages import claim
 from kim_metrics.services.demo import load_demo
@@ -39,13 +40,18 @@ def _sqlite(path: Path) -> Engine:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Engine:
-    """The demo department, with a role grant and a message sent so every table has rows."""
+    """The demo department, with a role grant, a message sent and an action adopted, so every
+    table has rows."""
     engine = _sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
     load_demo(engine)
     with engine.begin() as conn:
         conn.execute(insert(RoleGrant).values(email="kim.team@dept.gov.uk", role="admin"))
         claim(conn, recipient="im@dept.gov.uk", subject="Reminder", kind="reminder", round_label="2026-Q3",
               reason="reminder:2026-Q3:team:1:due-soon", transport="smtp")
+        conn.execute(insert(Action).values(
+            team_id=1, criterion="naming", round_id=1, target_value=2.0, target_label="Mostly in place",
+            target_status="Amber", owner="owner@dept.gov.uk", due_on=date(2026, 9, 30), note="",
+            status="open", created_by="local-admin", created_at=datetime(2026, 7, 1, 9, 0)))
     yield engine
     engine.dispose()
 

@@ -67,3 +67,14 @@ def test_the_board_pack_counts_overdue_actions_and_lists_who_to_chase(org):
         boardpack_pdf(org, ROUND, LATER, actor=local_admin()))).pages)
     assert "Overdue actions by directorate" in text
     assert "im.trade@dept.gov.uk" in "".join(text.split()) and "3 days overdue" in text
+
+
+def test_a_letter_quotes_the_next_rounds_real_deadline_in_the_right_tense(org):
+    from kim_metrics.reports.letters.wording import next_round_text
+    open_round(org, "2026-Q4", deadline=date(2027, 1, 14))
+    before = letter_data(org, ROUND, "Policy", date(2026, 9, 15), actor=local_admin())
+    assert next_round_text(before) == ("The next round, 2026-Q4, starts on 1 October 2026. "
+                                       "Returns for it are due by 14 January 2027.")
+    after = letter_data(org, ROUND, "Policy", date(2027, 2, 1), actor=local_admin())
+    assert next_round_text(after) == ("The next round, 2026-Q4, started on 1 October 2026. "
+                                      "Returns for it were due by 14 January 2027.")

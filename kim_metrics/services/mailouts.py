@@ -12,6 +12,7 @@ from kim_metrics.domain.access import ADMIN, Actor, require
 from kim_metrics.domain.errors import KimError
 from kim_metrics.reports.files import letter_file_names
 from kim_metrics.reports.registry import renderer
+from kim_metrics.services import league as league_service
 from kim_metrics.services.common import resolve_actor
 from kim_metrics.services.documents import all_letters, boardpack_pdf
 
@@ -61,7 +62,6 @@ def send_boardpack(engine: Engine, round_label: str | None, to: list[str], *, ac
     require(who, {ADMIN}, "send the board pack")
     if not to:
         raise KimError("Name at least one address to send the board pack to.")
-    from kim_metrics.services import league as league_service
     label = league_service.league(engine, round_label, "directorate").round.label
     content = boardpack_pdf(engine, label, written, actor=who)
     messages = [Message(to=address, subject=f"KIM league {label}: board pack",

@@ -22,6 +22,7 @@ from kim_metrics.services import actions as action_service
 from kim_metrics.services.common import resolve_actor, resolve_round
 from kim_metrics.storage import organisation as org_store
 from kim_metrics.storage import results
+from kim_metrics.storage.audit import SYSTEM_ACTOR
 from kim_metrics.storage.rounds import RoundInfo
 
 # How long before the deadline information managers of teams without a return are reminded.
@@ -87,8 +88,9 @@ def reminders(engine: Engine, round_label: str | None = None, *, today: date | N
         for team in missing.teams.itertuples(index=False) if stage else ():
             for email in _emails(team.information_managers):
                 out.append(_return_reminder(rnd, team, email, stage, today))
-    overdue = action_service.list_actions(engine, actor=Actor(email="system", roles=frozenset({ADMIN})),
-                                          status="overdue", today=today)
+    # Every overdue action, whoever's it is: the reminders are the KIM team's to send.
+    everyone = Actor(email=SYSTEM_ACTOR, roles=frozenset({ADMIN}))
+    overdue = action_service.list_actions(engine, actor=everyone, status="overdue", today=today)
     for a in overdue.itertuples(index=False):
         out.append(_action_reminder(rnd, a, today))
     return out
