@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_demo import ROUND, build_named_db
+from tests.support.hostile_demo import ROUND, build_named_db
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -17,8 +17,8 @@ from kim_metrics.domain.errors import KimError, ValidationError
 from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.storage.schema import ensure_schema
-from tests.badfiles import ADMIN_CORPUS, ORG, ROUND, database_dump
-from tests.conftest import _backends, _postgres_engine
+from tests.support.badfiles import ADMIN_CORPUS, ORG, ROUND, database_dump
+from tests.support.databases import backends as _backends, postgres_engine as _postgres_engine
 
 pytestmark = pytest.mark.xdist_group("hostile")
 

@@ -9,7 +9,7 @@ from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
 from kim_metrics.domain.errors import ValidationError
 from kim_metrics.domain.names import MAX_NAME_LENGTH, name_problem, norm_key
 from kim_metrics.services import admin as admin_service
-from tests.conftest import write_xlsx
+from tests.support.returns import write_xlsx
 
 HEADERS = ["Group", "Directorate", "Team", "Director", "Information managers"]
 LONG = "Directorate of " + "Very " * 55 + "Long Names"          # 300 characters

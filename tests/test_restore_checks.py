@@ -21,8 +21,8 @@ from kim_metrics.storage.backup import MANIFEST, MAX_LINE_BYTES, RESTORED, backu
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.storage.models import AuditRecord
 from kim_metrics.storage.schema import ensure_schema
-from tests.badfiles import database_dump
-from tests.hostile_demo import ROUND, build_named_db
+from tests.support.badfiles import database_dump
+from tests.support.hostile_demo import ROUND, build_named_db
 
 pytestmark = pytest.mark.xdist_group("backup")
 PROJECT = Path(__file__).resolve().parent.parent
