@@ -70,7 +70,7 @@ def check(engine, data: bytes, name: str, round_label: str, mapping: dict | None
         try:
             result["preview"] = return_service.check_return(
                 engine, data, name, round_label, mapping, uploader=user,
-                progress=lambda f, msg: bar.progress(min(max(float(f), 0.0), 1.0), text=msg))
+                progress=ui.progress_to(bar))
         except KimError as exc:
             result["error"] = exc
             status.update(label=f"{name}: problems found; nothing was saved", state="error",
@@ -246,7 +246,9 @@ else:
             if st.button(f"Confirm and save the return for {preview.round}", type="primary",
                          key="upload_confirm", icon=":material/save:"):
                 try:
-                    result = return_service.save_preview(engine, preview, uploader=user)
+                    bar = st.progress(0.0, text="Saving")
+                    result = return_service.save_preview(engine, preview, uploader=user,
+                                                         progress=ui.progress_to(bar))
                 except KimError as exc:
                     st.error(ui.md_escape(str(exc)))
                 else:
