@@ -318,6 +318,11 @@ def link(key: str, label: str, *, icon: str | None = None, query_params: dict | 
         st.page_link(page_path(key), label=label, icon=icon, query_params=query_params)
 
 
+def criterion_help(c) -> str:
+    """A grid header's help for a criterion shown by its short label: the full name first."""
+    return f"**{c.name}**. {c.description}".strip() if c.description else f"**{c.name}**"
+
+
 def progress_to(bar):
     """A services ``Progress`` callback that moves ``bar`` (an ``st.progress``)."""
     return lambda fraction, message: bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)

@@ -99,9 +99,9 @@ matrix = matrix.rename(columns={"team": "Team"})
 team_ids = teams["team_id"].tolist()
 config = {"Score": st.column_config.NumberColumn("Score", format="%.1f", width="small")}
 for c in criteria:
-    config[c.name] = st.column_config.TextColumn(c.name, help=c.description, width="small")
+    config[c.name] = st.column_config.TextColumn(c.short or c.name, help=ui.criterion_help(c), width="small")
 if ui.has_page("team"):
-    matrix["Details"] = [f"team?team={t}" for t in team_ids]
+    matrix["Details"] = [f"team?team={t}&round={round_label}" for t in team_ids]
     config["Details"] = st.column_config.LinkColumn("Details", display_text="Open", width="small")
 st.caption("Every status is written in its cell as well as coloured. Choose a row to open the "
            "team's scores and evidence.")

@@ -100,9 +100,11 @@ column_config = {
                                            help="Weighted score, 0-100."),
 }
 for c in criteria:
-    column_config[c.name] = st.column_config.TextColumn(c.name, help=c.description, width="small")
+    # The short label fits the column; the full name and description are the header's help.
+    column_config[c.name] = st.column_config.TextColumn(c.short or c.name, width="small",
+                                                        help=ui.criterion_help(c))
 if level == "team" and ui.has_page("team"):
-    view["Details"] = [f"team?team={t}" for t in team_ids]
+    view["Details"] = [f"team?team={t}&round={round_label}" for t in team_ids]
     column_config["Details"] = st.column_config.LinkColumn(
         "Details", display_text="Open", width="small", help="Open the team's scores and evidence.")
 
@@ -152,8 +154,8 @@ if chosen_rows and chosen_rows[0] < len(page_view):
     # A selected row is counted on the page shown; start turns it into a row of the league.
     chosen = start + chosen_rows[0]
     if level == "team":
-        st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen])})
-    st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen]})
+        st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen]), "round": round_label})
+    st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen], "round": round_label})
 
 downloads = st.columns(3)
 filters = "-".join(filter(None, [round_label, level]))

@@ -60,7 +60,7 @@ row = league[league["team_id"] == team_id]
 st.header(ui.md_escape(detail.team), anchor=False)
 st.caption(f"{ui.md_escape(detail.directorate)} · {ui.md_escape(detail.group)}")
 ui.link("directorate", f"Back to {ui.md_escape(detail.directorate)}", icon=":material/arrow_back:",
-        query_params={"directorate": detail.directorate})
+        query_params={"directorate": detail.directorate, "round": round_label})
 cols = [*st.columns(2), *st.columns(2)]   # two by two: the status and rank read in full
 cols[0].metric("Score", ui.score_text(detail.score), help="Weighted score, 0-100.")
 cols[1].metric("Status", ui.status_word(detail.rag, statuses))

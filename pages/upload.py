@@ -192,7 +192,7 @@ else:
     directorates = sorted(org["directorate"].unique())
     mine = my_directorates(org, user)
     options = ["All directorates", *directorates]
-    cols = st.columns([3, 1])
+    cols = st.columns([3, 2])   # room for the button's words at laptop widths
     chosen = cols[0].selectbox("Directorate", options,
                                index=options.index(mine[0]) if mine else 0, key="upload_directorate")
     directorate = None if chosen == "All directorates" else chosen

@@ -217,7 +217,7 @@ def test_choosing_a_directorate_row_opens_its_page(demo_url):
 def test_league_links_to_team_pages(demo_url):
     at = open_app("executive")
     table = at.dataframe[0].value
-    assert table["Details"].str.fullmatch(r"team\?team=\d+").all()
+    assert table["Details"].str.fullmatch(r"team\?team=\d+&round=\d{4}-Q\d").all()
 
 
 # Directorate --------------------------------------------------------------------------------
