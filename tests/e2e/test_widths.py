@@ -4,12 +4,14 @@ the page they name. Screenshots go to tests/artifacts/width-<px>-<page>.png."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.engine import make_engine
 
-from .conftest import ARTIFACTS, IDLE, shot
+from .conftest import ARTIFACTS, IDLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -43,6 +45,13 @@ CUT_TEXT = """() => {
 }"""
 
 
+# Opened at a page's own address (/directorate), Streamlit's frontend first looks for its
+# server under that path (/directorate/_stcore/health and host-config), gets 404 and then
+# finds it at the root. That probe is Streamlit's, on this machine; anything else fails the test.
+BASE_PROBE = re.compile(r"/[a-z]+/_stcore/(health|host-config) 404$")
+PROBE_CONSOLE = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+
+
 @pytest.fixture
 def watched(browser, server):
     """A page whose every request, failure and console error is kept for the test to judge."""
@@ -61,11 +70,30 @@ def watched(browser, server):
     return make, seen
 
 
+# Streamlit draws a grey placeholder for an element whose code has loaded but not drawn.
+DRAWN = "() => !document.querySelector('[data-testid^=stSkeleton]')"
+
+
 def _open(pg, server: str, path: str) -> None:
     pg.goto(server + path)
     pg.wait_for_selector(IDLE)
     pg.wait_for_selector("h1")
+    pg.wait_for_function(DRAWN)
     pg.wait_for_timeout(400)      # grids and charts settle
+
+
+def _shot(pg, name: str) -> None:
+    """The whole page once drawn: grow the window to the page's height, wait for every
+    element to be drawn again, then save it (conftest's ``shot`` does not wait)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = pg.viewport_size
+    height = pg.evaluate("() => document.querySelector('[data-testid=stMain]')?.scrollHeight || 0")
+    if height > size["height"]:
+        pg.set_viewport_size({"width": size["width"], "height": min(height + 40, 6000)})
+    pg.wait_for_function(DRAWN)
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    pg.set_viewport_size(size)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -80,13 +108,17 @@ def test_every_page_fits_and_fetches_nothing_from_outside(watched, server, width
             found = pg.evaluate(CUT_TEXT)
             if found:
                 cut[name] = found
-            shot(pg, f"width-{width}-{name}")
+            _shot(pg, f"width-{width}-{name}")
     finally:
         context.close()
     assert cut == {}, f"text cut short at {width} px: {cut}"
     assert seen["outside"] == [], seen["outside"]
-    assert seen["failed"] == [], seen["failed"]
-    assert seen["console"] == [], seen["console"]
+    failed = [f for f in seen["failed"] if not BASE_PROBE.search(f)]
+    assert failed == [], failed
+    probes = len(seen["failed"]) - len(failed)
+    # One console line per probe, and no other error.
+    assert [c for c in seen["console"] if c != PROBE_CONSOLE] == [], seen["console"]
+    assert seen["console"].count(PROBE_CONSOLE) <= probes
 
 
 def test_deep_links_open_the_page_they_name(watched, server, e2e_database):
@@ -112,8 +144,8 @@ def test_deep_links_open_the_page_they_name(watched, server, e2e_database):
             ".map(i => i.value + ' ' + (i.getAttribute('aria-label') || '')).join(' '))")
         assert any(directorate in text for text in shown), shown
         assert "round=2026-Q2" in pg.url
-        shot(pg, "deep-link-directorate")
+        _shot(pg, "deep-link-directorate")
     finally:
         context.close()
-    assert seen["failed"] == [], seen["failed"]
+    assert [f for f in seen["failed"] if not BASE_PROBE.search(f)] == [], seen["failed"]
     (ARTIFACTS / "deep-links.txt").write_text("ok\n")
