@@ -14,10 +14,12 @@ from pathlib import Path
 import streamlit as st
 
 ROOT = Path(__file__).resolve().parent
+ICON = ROOT / "assets" / "kim-league.png"
 if str(ROOT) not in sys.path:  # the pages import their shared helpers as pages._shared
     sys.path.insert(0, str(ROOT))
 
-from pages._shared import PAGES, ROLES, auth_enabled, current_actor, current_role  # noqa: E402
+from pages._shared import (PAGES, ROLES, auth_enabled, current_actor, current_role,  # noqa: E402
+                           deep_link_page)
 
 
 def build_navigation(role: str):
@@ -42,7 +44,9 @@ def sign_in_page() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="KIM League", page_icon=":material/leaderboard:", layout="wide")
+    # The tab icon is the app's own file: a Material or emoji icon would be fetched from an
+    # outside host on every page load, which government networks often block.
+    st.set_page_config(page_title="KIM League", page_icon=str(ICON), layout="wide")
     actor = current_actor()
     if actor is None:
         # Nobody signed in: a sign-in page and nothing else, not even the menu.
@@ -52,6 +56,10 @@ def main() -> None:
         return
     role, warning = current_role(actor)
     page = build_navigation(role)
+    target = deep_link_page(page.url_path, role, st.query_params.to_dict())
+    if target:
+        # "/?team=120" opens the team page with its selection, not the league.
+        st.switch_page(PAGES[target].path, query_params=st.query_params.to_dict())
     with st.sidebar:
         if auth_enabled():
             st.caption(f"Signed in as {actor.email} · {ROLES[role].label}")

@@ -25,6 +25,7 @@ from kim_metrics.domain import identity
 from kim_metrics.domain.access import (ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MANAGER, VIEWER, Actor,
                                 local_admin)
 from kim_metrics.domain.criteria import NO_RETURN
+from kim_metrics.domain.errors import KimError
 from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.domain.statuses import StatusSet, rag_style
 from kim_metrics.storage.schema import ensure_schema
@@ -178,14 +179,34 @@ def team_detail(url: str, team_id: int, round_label: str | None, actor: Actor) -
 
 @st.cache_data(**_CACHE)
 def _audit_trail(url: str, version: int, reader: Actor, round_label: str | None, actor: str | None,
-                 action: str | None) -> pd.DataFrame:
+                 action: str | None, since, until) -> pd.DataFrame:
     return audit_service.audit_trail(_engine(url), reader=reader, round_label=round_label,
-                                     actor=actor, action=action)
+                                     actor=actor, action=action, since=since, until=until,
+                                     newest_first=True)
 
 
 def audit_trail(url: str, reader: Actor, round_label: str | None, actor: str | None,
-                action: str | None) -> pd.DataFrame:
-    return _audit_trail(url, data_version(url), reader, round_label, actor, action)
+                action: str | None, since=None, until=None) -> pd.DataFrame:
+    """Audit records matching the filters, newest first."""
+    return _audit_trail(url, data_version(url), reader, round_label, actor, action, since, until)
+
+
+@st.cache_data(**_CACHE)
+def _audit_people(url: str, version: int, reader: Actor) -> list[str]:
+    return audit_service.audit_people(_engine(url), reader=reader)
+
+
+def audit_people(url: str, reader: Actor) -> list[str]:
+    return _audit_people(url, data_version(url), reader)
+
+
+@st.cache_data(**_CACHE)
+def _audit_actions(url: str, version: int, reader: Actor) -> list[str]:
+    return audit_service.audit_actions(_engine(url), reader=reader)
+
+
+def audit_actions(url: str, reader: Actor) -> list[str]:
+    return _audit_actions(url, data_version(url), reader)
 
 
 # Who is here and what they may open -----------------------------------------------------
@@ -310,6 +331,39 @@ def link(key: str, label: str, *, icon: str | None = None, query_params: dict | 
         st.page_link(page_path(key), label=label, icon=icon, query_params=query_params)
 
 
+def criterion_help(c) -> str:
+    """A grid header's help for a criterion shown by its short label: the full name first."""
+    return f"**{c.name}**. {c.description}".strip() if c.description else f"**{c.name}**"
+
+
+def progress_to(bar):
+    """A services ``Progress`` callback that moves ``bar`` (an ``st.progress``)."""
+    return lambda fraction, message: bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+
+def built_download(key: str, build_label: str, build, *, label: str, file_name: str, mime: str,
+                   icon: str, help: str | None = None, container=st) -> None:
+    """A document that takes a while: a button builds it with a progress bar, then it is
+    offered for download. ``build(progress)`` returns the bytes; ``key`` names what is built
+    (round and format included), so another round's document is built afresh."""
+    store = st.session_state.setdefault("kim_built", {})
+    if key not in store:
+        if container.button(build_label, key=f"build_{key}", icon=icon, help=help,
+                            width="stretch"):
+            bar = container.progress(0.0, text="Starting")
+            try:
+                store[key] = build(progress_to(bar))
+            except KimError as exc:
+                container.error(md_escape(str(exc)), icon=":material/error:")
+                return
+            bar.empty()
+        else:
+            return
+    container.download_button(label, data=store[key], file_name=file_name, mime=mime,
+                              icon=":material/download:", on_click="ignore", key=f"get_{key}",
+                              width="stretch")
+
+
 def no_rounds_notice() -> None:
     """What an empty database shows instead of an error: how to load data."""
     st.info(
@@ -324,10 +378,65 @@ def no_rounds_notice() -> None:
     link("admin", "Load the organisation and open a round", icon=":material/settings:")
 
 
-def round_picker(labels: list[str], *, key: str, container=st, label: str = "Round") -> str:
-    """A round selector, newest first, the latest chosen by default."""
-    return container.selectbox(label, list(reversed(labels)), index=0, key=key,
-                               help="The latest round is shown first.")
+def round_picker(labels: list[str], *, key: str, container=st, label: str = "Round",
+                 linked: bool = False) -> str:
+    """A round selector, newest first, the latest chosen by default.
+
+    ``linked``: the page's address carries the round (``?round=2026-Q3``): arriving by such
+    an address chooses it once, and the address follows the round shown, so it can be shared.
+    """
+    options = list(reversed(labels))
+    if linked:
+        from_address(ROUND_PARAM, key, options)
+    if st.session_state.get(key) not in (None, *options):
+        st.session_state.pop(key)
+    chosen = container.selectbox(label, options, index=0, key=key,
+                                 help="The latest round is shown first.")
+    if linked:
+        to_address(ROUND_PARAM, key, chosen)
+    return chosen
+
+
+def from_address(param: str, key: str, options, convert=str) -> bool:
+    """Choose ``options``' value named by the address (``?param=value``) for the widget
+    ``key`` when the address was changed from outside: a link opened, another page sending
+    the person here. An address this page wrote itself (``to_address``) changes nothing, so
+    the person's own picks stand. True when the address chose."""
+    asked = st.query_params.get(param)
+    if asked is None or st.session_state.get(f"{key}_address") == asked:
+        return False
+    try:
+        value = convert(asked)
+    except ValueError:
+        return False
+    if value not in options:
+        return False
+    st.session_state[key] = value
+    st.session_state[f"{key}_address"] = asked
+    return True
+
+
+def to_address(param: str, key: str, value) -> None:
+    """Make the address follow what the page shows."""
+    st.query_params[param] = str(value)
+    st.session_state[f"{key}_address"] = str(value)
+
+
+ROUND_PARAM = "round"
+# Which page an address's parameters belong to: "/?team=120" is the team page's address.
+DEEP_LINKS = (("team", "team"), ("directorate", "directorate"))
+
+
+def deep_link_page(url_path: str, role: str, params: dict) -> str | None:
+    """The page an address asks for when it landed on the role's default page ("" path) with
+    another page's parameters (an address shared from before pages had their own paths, or
+    cut down to its query), or None to show the page landed on."""
+    if url_path:
+        return None
+    for param, key in DEEP_LINKS:
+        if param in params and key in ROLES[role].pages and key != ROLES[role].default:
+            return key
+    return None
 
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$")

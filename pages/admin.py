@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kim_metrics.services import admin as admin_service
+from kim_metrics.services.documents import letters_zip
 from kim_metrics.services import league as league_service
 from kim_metrics.services import views as insights
 from kim_metrics.domain.criteria import criteria_from_dict
@@ -73,6 +74,18 @@ with rounds_tab:
     else:
         st.caption("No rounds yet.")
     followup.round_calendar(actor)
+    if labels:
+        st.header("Letters to every director")
+        cols = st.columns([1, 1, 2])
+        letters_round = ui.round_picker(labels, key="admin_letters_round", container=cols[0])
+        fmt = cols[1].radio("Format", ["pdf", "docx"], format_func={"pdf": "PDF", "docx": "Word"}.get,
+                            horizontal=True, key="admin_letters_format")
+        ui.built_download(
+            f"letters-{letters_round}-{fmt}", "Build the letters", container=cols[2],
+            build=lambda progress: letters_zip(engine, letters_round, fmt, actor=actor, progress=progress),
+            label=f"Letters {letters_round} (zip)", file_name=f"kim-letters-{letters_round}-{fmt}.zip",
+            mime="application/zip", icon=":material/mail:",
+            help="One letter per directorate, ready to send to each director.")
 
 # Organisation ------------------------------------------------------------------------------
 with org_tab:
@@ -147,15 +160,21 @@ with criteria_tab:
 
 # People ------------------------------------------------------------------------------------
 with people_tab:
-    st.header("The KIM team and the board")
+    st.header("People with a role")
     st.write("Directors and information managers come from the organisation workbook. Name the "
              "KIM team (admin) and the Permanent Secretary and board (executive) here, by their "
              "sign-in email. Everyone else who signs in sees the league table only.")
-    grants = admin_service.role_grants(engine)
-    if grants.empty:
-        st.info("Nobody is named yet.", icon=":material/info:")
+    everyone = admin_service.people_with_roles(engine, actor=actor)
+    if everyone.empty:
+        st.info("Nobody has a role yet: load the organisation workbook (directors and information "
+                "managers) or name the KIM team below.", icon=":material/info:")
     else:
-        st.dataframe(grants.rename(columns={"email": "Email", "role": "Role"}), hide_index=True)
+        st.caption(f"{everyone['email'].nunique()} people with a role: where each role comes "
+                   "from, and what it covers.")
+        st.dataframe(everyone.rename(columns={"email": "Email", "role": "Role", "source": "From",
+                                              "scope": "Scope"}),
+                     hide_index=True, width="stretch",
+                     column_config={"Scope": st.column_config.TextColumn("Scope", width="large")})
     with st.form("admin_roles"):
         cols = st.columns([3, 1, 1])
         email = cols[0].text_input("Email", placeholder="name@department.gov.uk")

@@ -33,12 +33,9 @@ if not labels or org.empty:
     st.stop()
 
 directorates = sorted(org["directorate"].unique())
-asked = st.query_params.get("directorate")
-if asked in directorates and st.session_state.get("directorate_from_link") != asked:
-    # Arriving by a link (or the league table) chooses the directorate once; the person may
-    # then pick another.
-    st.session_state[CHOICE_KEY] = asked
-    st.session_state["directorate_from_link"] = asked
+# Arriving by a link (or the league table) chooses the directorate; the person may then pick
+# another, and the address follows them.
+ui.from_address("directorate", CHOICE_KEY, directorates)
 if st.session_state.get(CHOICE_KEY) not in directorates:
     mine = org.loc[org["director"].fillna("").str.lower() == actor.email, "directorate"]
     st.session_state[CHOICE_KEY] = mine.iloc[0] if len(mine) else directorates[0]
@@ -46,8 +43,8 @@ if st.session_state.get(CHOICE_KEY) not in directorates:
 
 top = st.columns([3, 1])
 directorate = top[0].selectbox("Directorate", directorates, key=CHOICE_KEY)
-round_label = ui.round_picker(labels, key="directorate_round", container=top[1])
-st.query_params["directorate"] = directorate
+round_label = ui.round_picker(labels, key="directorate_round", container=top[1], linked=True)
+ui.to_address("directorate", CHOICE_KEY, directorate)
 
 scored = ui.scored_round(url, round_label, actor, (directorate,))
 criteria = scored.criteria
@@ -60,7 +57,7 @@ st.markdown(" · ".join(filter(None, [ui.md_escape(group),
                                      f"Director: {ui.md_escape(director.iloc[0])}" if len(director) else ""])))
 
 # Headline ----------------------------------------------------------------------------------
-cols = st.columns(4)
+cols = [*st.columns(2), *st.columns(2)]   # two by two: the status and rank read in full
 if now.empty:
     cols[0].metric("Score", "no return")
 else:
@@ -85,7 +82,7 @@ else:
     cols[3].metric("Teams that returned", f"{r['returned_teams']} of {r['teams']}")
 
 # Teams × criteria ------------------------------------------------------------------------------
-letter = st.columns([1, 1, 4])
+letter = st.columns(3)
 for col, fmt, label, mime in ((letter[0], "docx", "Letter (Word)",
                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
                               (letter[1], "pdf", "Letter (PDF)", "application/pdf")):
@@ -103,9 +100,9 @@ matrix = matrix.rename(columns={"team": "Team"})
 team_ids = teams["team_id"].tolist()
 config = {"Score": st.column_config.NumberColumn("Score", format="%.1f", width="small")}
 for c in criteria:
-    config[c.name] = st.column_config.TextColumn(c.name, help=c.description, width="small")
+    config[c.name] = st.column_config.TextColumn(c.short or c.name, help=ui.criterion_help(c), width="small")
 if ui.has_page("team"):
-    matrix["Details"] = [f"team?team={t}" for t in team_ids]
+    matrix["Details"] = [f"team?team={t}&round={round_label}" for t in team_ids]
     config["Details"] = st.column_config.LinkColumn("Details", display_text="Open", width="small")
 st.caption("Every status is written in its cell as well as coloured. Choose a row to open the "
            "team's scores and evidence.")

@@ -115,12 +115,15 @@ downloads[0].download_button("Action plan (Excel)", data=lambda: ima.action_plan
                              file_name="ima-action-plan.xlsx", on_click="ignore", icon=":material/download:",
                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 latest = data.record.names[-1]
-downloads[1].download_button(f"{latest} report (Word)", data=lambda: ima.report(ui.engine(), latest, "docx"),
+# Short words on the buttons (they share a laptop's width); the help names the assessment.
+downloads[1].download_button("Report (Word)", data=lambda: ima.report(ui.engine(), latest, "docx"),
                              file_name=f"ima-report-{latest}.docx", on_click="ignore",
+                             help=f"The report of {latest}, the latest assessment.",
                              icon=":material/description:",
                              mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-downloads[2].download_button(f"{latest} report (PDF)", data=lambda: ima.report(ui.engine(), latest, "pdf"),
+downloads[2].download_button("Report (PDF)", data=lambda: ima.report(ui.engine(), latest, "pdf"),
                              file_name=f"ima-report-{latest}.pdf", on_click="ignore",
+                             help=f"The report of {latest}, the latest assessment.",
                              icon=":material/picture_as_pdf:", mime="application/pdf")
 
 if editing and not data.plan.empty:

@@ -32,7 +32,7 @@ if not labels:
     st.stop()
 
 
-top = st.columns([1, 2, 2, 3])
+top = st.columns(4)
 round_label = ui.round_picker(labels, key="league_round", container=top[0])
 level_name = top[1].radio("Show", list(LEVELS), horizontal=True, key="league_level")
 level = LEVELS[level_name]
@@ -64,15 +64,18 @@ for col, status in zip(cols, statuses):
         colour = "inverse"
     else:
         colour = "off"
-    col.metric(f"{ui.status_word(status, criteria.rag.statuses)} teams", head.counts[status],
-               delta=None if change is None else f"{change:+d} {since}", delta_color=colour,
+    # Short labels and deltas: five figures share a laptop's width (the caption says "since").
+    col.metric(ui.status_word(status, criteria.rag.statuses), head.counts[status],
+               delta=None if change is None else f"{change:+d}", delta_color=colour,
                help=f"Teams whose status is {status} in {round_label}"
                     + (f", and the change since {head.previous}." if head.previous else "."))
-cols[-1].metric("Department score", ui.score_text(head.score),
-                delta=None if head.score_change is None else f"{head.score_change:+.1f} {since}",
+cols[-1].metric("Score", ui.score_text(head.score),
+                delta=None if head.score_change is None else f"{head.score_change:+.1f}",
                 help="The mean score (0-100) of the teams that made a return.")
 reviews = ui.review_counts(url, round_label)
-st.caption(f"{head.returned} of {head.teams} teams made a return for {round_label}."
+st.caption("Teams by status and the department's score (0-100)"
+           + (f"; the small figures are the change {since}. " if since else ". ")
+           + f"{head.returned} of {head.teams} teams made a return for {round_label}."
            + ("" if head.previous else " This is the first round, so there is no change to show.")
            + f" Of {sum(reviews.values())} scores, {reviews[VERIFIED]} are verified by the KIM team, "
            f"{reviews[CHALLENGED]} challenged (counted at the reviewer's level) and "
@@ -98,9 +101,11 @@ column_config = {
                                            help="Weighted score, 0-100."),
 }
 for c in criteria:
-    column_config[c.name] = st.column_config.TextColumn(c.name, help=c.description, width="small")
+    # The short label fits the column; the full name and description are the header's help.
+    column_config[c.name] = st.column_config.TextColumn(c.short or c.name, width="small",
+                                                        help=ui.criterion_help(c))
 if level == "team" and ui.has_page("team"):
-    view["Details"] = [f"team?team={t}" for t in team_ids]
+    view["Details"] = [f"team?team={t}&round={round_label}" for t in team_ids]
     column_config["Details"] = st.column_config.LinkColumn(
         "Details", display_text="Open", width="small", help="Open the team's scores and evidence.")
 
@@ -150,10 +155,10 @@ if chosen_rows and chosen_rows[0] < len(page_view):
     # A selected row is counted on the page shown; start turns it into a row of the league.
     chosen = start + chosen_rows[0]
     if level == "team":
-        st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen])})
-    st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen]})
+        st.switch_page(ui.page_path("team"), query_params={"team": str(team_ids[chosen]), "round": round_label})
+    st.switch_page(ui.page_path("directorate"), query_params={"directorate": names[chosen], "round": round_label})
 
-downloads = st.columns([1, 1, 1, 3])
+downloads = st.columns(3)
 filters = "-".join(filter(None, [round_label, level]))
 downloads[0].download_button(
     "Download CSV", data=lambda: exports.league_csv(table, criteria, level),
@@ -177,9 +182,10 @@ downloads[1].download_button(
     icon=":material/download:")
 # Built only when asked for: the board pack reads every round for its trend.
 if actor.sees_everything:
-    downloads[2].download_button(
-        "Board pack (PDF)", data=lambda: boardpack_pdf(ui.engine(), round_label, actor=actor),
-        file_name=f"kim-board-pack-{round_label}.pdf", mime="application/pdf", on_click="ignore",
+    ui.built_download(
+        f"boardpack-{round_label}", "Board pack", container=downloads[2],
+        build=lambda progress: boardpack_pdf(ui.engine(), round_label, actor=actor, progress=progress),
+        label="Board pack (PDF)", file_name=f"kim-board-pack-{round_label}.pdf", mime="application/pdf",
         icon=":material/picture_as_pdf:", help="A few pages for the Permanent Secretary and the "
                                                "board: the RAG mix and trend, top and bottom, movers, "
                                                "non-returns.")

@@ -32,13 +32,14 @@ if not labels:
     ui.no_rounds_notice()
     st.stop()
 
-top = st.columns([1, 2, 2, 2])
+top = [*st.columns([1, 2]), *st.columns(2)]
 round_label = ui.round_picker(labels, key="queue_round", container=top[0])
 criteria = ui.league(url, round_label, "team").criteria
 places = ui.league_places(url, round_label)
 directorates = top[1].multiselect("Directorates", sorted(places["directorate"].dropna().unique()),
                                   key="queue_directorates", placeholder="All directorates")
 names = {c.id: c.name for c in criteria}
+shorts = {c.name: c.short or c.name for c in criteria}
 chosen_criteria = top[2].multiselect("Criteria", list(names), format_func=names.get,
                                      key="queue_criteria", placeholder="All criteria")
 statuses = top[3].multiselect("Review status", [SELF_DECLARED, CHALLENGED, VERIFIED],
@@ -59,10 +60,10 @@ if items.empty:
 
 st.write(f"{len(items)} score{'s' if len(items) != 1 else ''} for {queue.round}.")
 view = pd.DataFrame({
-    "Team": items["team"], "Directorate": items["directorate"], "Criterion": items["criterion_name"],
+    "Team": items["team"], "Criterion": items["criterion_name"].map(shorts),
     "Claimed": items["claimed_raw"], "Claim": items["claimed_rag"], "Impact": items["impact"],
-    "Review": items["review_status"], "Evidence": items["evidence"].fillna(""),
-    "Comments": items["comments"]})
+    "Review": items["review_status"], "Directorate": items["directorate"],
+    "Evidence": items["evidence"].fillna(""), "Comments": items["comments"]})
 event = st.dataframe(
     ui.styled(view, ["Claim"], statuses=criteria.rag.statuses), hide_index=True, width="stretch",
     on_select="rerun", selection_mode="multi-row", key=ROWS_KEY,

@@ -41,15 +41,17 @@ except ValueError:
     asked_id = None
 if asked is not None and asked_id not in team_names:
     st.error(f"There is no current team with id {ui.md_escape(asked)}. Choose a team below.")
-elif asked_id is not None and st.session_state.get(CHOICE_KEY) != asked_id:
-    st.session_state[CHOICE_KEY] = asked_id
+else:
+    # An address opened (or another page's link) chooses the team; the person may then
+    # pick another, and the address follows them (below).
+    ui.from_address("team", CHOICE_KEY, team_names, convert=int)
 if st.session_state.get(CHOICE_KEY) not in team_names:
     st.session_state[CHOICE_KEY] = next(iter(team_names))
 
 top = st.columns([3, 1])
 team_id = top[0].selectbox("Team", list(team_names), format_func=team_names.get, key=CHOICE_KEY)
-round_label = ui.round_picker(labels, key="team_round", container=top[1])
-st.query_params["team"] = str(team_id)
+round_label = ui.round_picker(labels, key="team_round", container=top[1], linked=True)
+ui.to_address("team", CHOICE_KEY, team_id)
 
 detail = ui.team_detail(url, team_id, round_label, actor)
 statuses = ui.league(url, round_label, "team").criteria.rag.statuses   # the round's, for colours
@@ -59,8 +61,8 @@ row = league[league["team_id"] == team_id]
 st.header(ui.md_escape(detail.team), anchor=False)
 st.caption(f"{ui.md_escape(detail.directorate)} · {ui.md_escape(detail.group)}")
 ui.link("directorate", f"Back to {ui.md_escape(detail.directorate)}", icon=":material/arrow_back:",
-        query_params={"directorate": detail.directorate})
-cols = st.columns(4)
+        query_params={"directorate": detail.directorate, "round": round_label})
+cols = [*st.columns(2), *st.columns(2)]   # two by two: the status and rank read in full
 cols[0].metric("Score", ui.score_text(detail.score), help="Weighted score, 0-100.")
 cols[1].metric("Status", ui.status_word(detail.rag, statuses))
 if len(row) and not pd.isna(row.iloc[0]["rank"]):

@@ -72,7 +72,7 @@ def check(engine, data: bytes, name: str, round_label: str, mapping: dict | None
         try:
             result["preview"] = return_service.check_return(
                 engine, data, name, round_label, mapping, uploader=user,
-                progress=lambda f, msg: bar.progress(min(max(float(f), 0.0), 1.0), text=msg))
+                progress=ui.progress_to(bar))
         except KimError as exc:
             result["error"] = exc
             status.update(label=f"{name}: problems found; nothing was saved", state="error",
@@ -195,7 +195,7 @@ else:
     directorates = sorted(org["directorate"].unique())
     mine = my_directorates(org, user)
     options = ["All directorates", *directorates]
-    cols = st.columns([3, 1])
+    cols = st.columns([3, 2])   # room for the button's words at laptop widths
     chosen = cols[0].selectbox("Directorate", options,
                                index=options.index(mine[0]) if mine else 0, key="upload_directorate")
     directorate = None if chosen == "All directorates" else chosen
@@ -249,7 +249,9 @@ else:
             if st.button(f"Confirm and save the return for {preview.round}", type="primary",
                          key="upload_confirm", icon=":material/save:"):
                 try:
-                    result = return_service.save_preview(engine, preview, uploader=user)
+                    bar = st.progress(0.0, text="Saving")
+                    result = return_service.save_preview(engine, preview, uploader=user,
+                                                         progress=ui.progress_to(bar))
                 except KimError as exc:
                     st.error(ui.md_escape(str(exc)))
                 else:

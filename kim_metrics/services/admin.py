@@ -173,6 +173,47 @@ def role_grants(engine: Engine) -> pd.DataFrame:
         return people.grants(conn)
 
 
+ORGANISATION_WORKBOOK = "organisation workbook"
+GRANTED = "granted by the KIM team"
+PEOPLE_COLUMNS = ["email", "role", "source", "scope"]
+ROLE_NAMES = {ADMIN: "KIM team (admin)", "executive": "Board (executive)", "director": "Director",
+              "information_manager": "Information manager"}
+
+
+def people_with_roles(engine: Engine, *, actor: Actor | str) -> pd.DataFrame:
+    """Everyone who has a role, once per role: where it comes from (a grant, or the
+    organisation workbook) and its scope (every team, the directorates they direct, the teams
+    they return for). Rounds opened by someone with no grant now are listed too, so the
+    KIM team sees who acted for it."""
+    who = resolve_actor(engine, actor)
+    access.require(who, {ADMIN}, "list the people with roles")
+    with engine.connect() as conn:
+        grants = people.grants(conn)
+        org = org_store.org_frame(conn)
+        rounds = round_store.list_rounds(conn)
+    rows = [{"email": g.email, "role": ROLE_NAMES.get(g.role, g.role), "source": GRANTED,
+             "scope": "every team" + ("" if g.role == ADMIN else " (reads, changes nothing)")}
+            for g in grants.itertuples(index=False)]
+    directors = org.dropna(subset=["director"])
+    directors = directors[directors["director"].str.strip() != ""]
+    for email, part in directors.groupby(directors["director"].str.strip().str.lower()):
+        rows.append({"email": email, "role": ROLE_NAMES["director"], "source": ORGANISATION_WORKBOOK,
+                     "scope": "; ".join(sorted(part["directorate"].unique()))})
+    ims = org.assign(im=org["information_managers"].fillna("").str.split(";")).explode("im")
+    ims["im"] = ims["im"].str.strip().str.lower()
+    ims = ims[ims["im"] != ""]
+    for email, part in ims.groupby("im"):
+        teams = sorted(f"{t} ({d})" for t, d in zip(part["team"], part["directorate"]))
+        rows.append({"email": email, "role": ROLE_NAMES["information_manager"],
+                     "source": ORGANISATION_WORKBOOK, "scope": "; ".join(teams)})
+    granted = set(grants["email"])
+    openers = sorted({r.opened_by.strip().lower() for r in rounds if r.opened_by}
+                     - granted - {access.LOCAL_ADMIN_EMAIL, SYSTEM_ACTOR})
+    rows += [{"email": e, "role": "none now", "source": "opened rounds; no grant",
+              "scope": "grant admin to let them act for the KIM team"} for e in openers]
+    return pd.DataFrame(rows, columns=PEOPLE_COLUMNS)
+
+
 @retry_when_busy
 def rebuild(engine: Engine, round_label: str | None = None, *, actor: Actor | str) -> list[str]:
     """Recompute stored results (one round, or every round); the labels rebuilt."""

@@ -8,6 +8,8 @@ call these functions. Each takes the reader: a file holds only what that person 
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from kim_metrics.services import admin as admin_service
 from kim_metrics.services import league as league_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.domain.frames import PERCENT, criterion_column
+from kim_metrics.services.common import Progress, quiet
 
 
 # League exports ------------------------------------------------------------------------------
@@ -110,6 +113,24 @@ def directorate_letter(engine: Engine, round_label: str | None, directorate: str
     return chosen.render(letter_data(engine, round_label, directorate, written, actor=actor))
 
 
+def letters_zip(engine: Engine, round_label: str | None, fmt: str = "pdf", written: date | None = None,
+                *, actor: Actor, progress: Progress = quiet) -> bytes:
+    """Every directorate's letter the reader may read, in one zip file, with progress by letter."""
+    chosen = renderer("letter", fmt)
+    progress(0.02, "Reading the round")
+    letters = all_letters(engine, round_label, written, actor=actor)
+    if not letters:
+        raise KimError("There are no directorates to write to in this round.")
+    names = letter_file_names([d.directorate for d in letters], letters[0].round, fmt)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i, d in enumerate(letters):
+            progress(0.05 + 0.95 * i / len(letters), f"Letter {i + 1} of {len(letters)}: {d.directorate}")
+            archive.writestr(names[d.directorate], chosen.render(d))
+    progress(1.0, f"{len(letters)} letters ready")
+    return buffer.getvalue()
+
+
 def write_letters(engine: Engine, round_label: str | None, folder: str | Path, fmt: str = "docx",
                   written: date | None = None, *, actor: Actor) -> list[Path]:
     """Write one letter per directorate into ``folder`` (made if missing); the paths written.
@@ -145,10 +166,11 @@ def write_letters(engine: Engine, round_label: str | None, folder: str | Path, f
 # Board pack ----------------------------------------------------------------------------------
 
 def board_data(engine: Engine, round_label: str | None = None, written: date | None = None, *,
-               actor: Actor) -> BoardData:
+               actor: Actor, progress: Progress = quiet) -> BoardData:
     """What the board pack shows for a round (the latest when none is named): for the KIM
     team and the board."""
     require(actor, {ADMIN, EXECUTIVE}, "read the board pack")
+    progress(0.05, "Reading the league")
     by_team = league_service.league(engine, round_label, "team")
     label = by_team.round.label
     by_directorate = league_service.league(engine, label, "directorate")
@@ -157,7 +179,9 @@ def board_data(engine: Engine, round_label: str | None = None, written: date | N
     trend = trend[pd.to_datetime(trend["start_date"]) <= pd.Timestamp(by_team.round.start_date)]
     department = rollup(_as_teams(by_team), by_team.criteria, None).iloc[0].to_dict()
     history = {}
-    for earlier in list(trend["round"])[-HISTORY_ROUNDS:]:
+    earlier_rounds = list(trend["round"])[-HISTORY_ROUNDS:]
+    for i, earlier in enumerate(earlier_rounds):
+        progress(0.2 + 0.4 * i / max(len(earlier_rounds), 1), f"Reading round {earlier}")
         then = by_team if earlier == label else league_service.league(engine, earlier, "team")
         row = rollup(_as_teams(then), then.criteria, None).iloc[0]
         history[earlier] = {c.id: row.get(criterion_column(c.id, PERCENT)) for c in then.criteria}
@@ -183,9 +207,13 @@ def _as_teams(result: league_service.League) -> pd.DataFrame:
 
 
 def boardpack_pdf(engine: Engine, round_label: str | None = None, written: date | None = None, *,
-                  actor: Actor) -> bytes:
+                  actor: Actor, progress: Progress = quiet) -> bytes:
     """The board pack for a round (the latest when none is named) as PDF bytes."""
-    return render_boardpack(board_data(engine, round_label, written, actor=actor))
+    data = board_data(engine, round_label, written, actor=actor, progress=progress)
+    progress(0.65, "Drawing the charts and pages")
+    pdf = render_boardpack(data)
+    progress(1.0, "Board pack ready")
+    return pdf
 
 
 def write_boardpack(engine: Engine, round_label: str | None, path: str | Path, *, actor: Actor) -> Path:

@@ -106,7 +106,8 @@ def _require_submit(who: Actor, parsed: ParsedReturn) -> None:
     access.require_submit(who, parsed.scores.drop_duplicates("team_id")[["team_id", "team"]])
 
 
-def save_preview(engine: Engine, preview: Preview, *, uploader: Actor | str) -> SavedReturn:
+def save_preview(engine: Engine, preview: Preview, *, uploader: Actor | str,
+                 progress: Progress = quiet) -> SavedReturn:
     """Save a checked return; one transaction, so it is saved whole or not at all.
 
     The uploader's scope is checked again here: the preview may be old, or forged.
@@ -116,12 +117,13 @@ def save_preview(engine: Engine, preview: Preview, *, uploader: Actor | str) -> 
         _require_open_round(conn, who, preview.round)
     _require_submit(who, preview.parsed)
     return save_parsed(engine, preview.parsed, preview.round, uploader=who.email,
-                       file_hash=preview.file_hash)
+                       file_hash=preview.file_hash, progress=progress)
 
 
 @retry_when_busy
 def save_parsed(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploader: str,
-                file_hash: str, uploaded_at: datetime | None = None) -> SavedReturn:
+                file_hash: str, uploaded_at: datetime | None = None,
+                progress: Progress = quiet) -> SavedReturn:
     """Store a checked return and the round's results it moves, in one transaction.
 
     No scope check: callers that act for a person use ``save_preview``.
@@ -129,15 +131,19 @@ def save_parsed(engine: Engine, parsed: ParsedReturn, round_label: str, *, uploa
     with write_transaction(engine) as conn:
         # Checked again inside the transaction: the round may have closed since the preview.
         require_round_takes_returns(round_store.find_round(conn, round_label))
+        progress(0.1, f"Saving {len(parsed.scores):,} scores")
         saved = return_store.save_return(conn, parsed, round_label, uploader=uploader,
                                          file_hash=file_hash, uploaded_at=uploaded_at)
+        progress(0.6, "Scoring the teams again")
         stored = saved.saved
         info = stored.drop_duplicates("team_id")[["team_id", "team", "directorate", "group"]]
         rnd = round_store.get_round(conn, saved.round)
         results.refresh_teams(conn, rnd, info["team_id"], scores=stored, info=info)
         # Actions whose target the new scores reach close in the same transaction.
         action_store.close_reached(conn, rnd, info["team_id"], because=f"return {saved.return_id}")
-        return saved
+        progress(0.95, "Committing")
+    progress(1.0, "Saved")
+    return saved
 
 
 def returns(engine: Engine, round_label: str | None = None, *, actor: Actor) -> pd.DataFrame:
