@@ -18,7 +18,7 @@ from kim_metrics.services import review as review_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.storage import audit
 
-from .conftest import FULL_MARKS, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, long_rows, write_csv
 
 
 def test_field_changes_of_a_review():

@@ -20,7 +20,7 @@ from kim_metrics.services import review as review_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.storage import audit
 
-from .conftest import FULL_MARKS, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, long_rows, write_csv
 
 SMALL = {
     "rag": {"levels": ["Red", "Amber", "Green"], "team": {"Green": 80, "Amber": 50}},

@@ -11,7 +11,7 @@ from kim_metrics.services import returns as return_service
 from kim_metrics.services import review as review_service
 from kim_metrics.services import scores as score_service
 
-from .conftest import FULL_MARKS, RETURN_HEADERS, long_rows
+from tests.support.returns import FULL_MARKS, RETURN_HEADERS, long_rows
 
 
 def _saved(engine, evidence_for: dict[str, str]) -> pd.DataFrame:

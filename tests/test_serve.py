@@ -105,3 +105,13 @@ def test_make_run_loads_the_demo_only_into_the_default_database():
     named = _make_run_commands({"KIM_DATABASE_URL": "postgresql://kim@db.internal/kim"})
     assert "kim_metrics demo" not in named and "kim_metrics serve" in named
     assert "streamlit run" not in default + named     # always through `kim serve`
+
+
+def test_the_dashboard_in_local_mode_tells_a_visitor_from_elsewhere():
+    if str(PROJECT) not in sys.path:
+        sys.path.insert(0, str(PROJECT))
+    from pages._shared import _from_elsewhere
+    for address in ("192.0.2.7", "10.0.0.5", "2001:db8::1", "not an address"):
+        assert _from_elsewhere(address), address
+    for address in (None, "", "127.0.0.1", "127.0.0.2", "::1"):
+        assert not _from_elsewhere(address), address

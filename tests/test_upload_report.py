@@ -15,7 +15,7 @@ from kim_metrics.reports import registry
 from kim_metrics.services import returns as return_service
 from kim_metrics.services import views as insights
 
-from .conftest import FULL_MARKS, RETURN_HEADERS, long_rows
+from tests.support.returns import FULL_MARKS, RETURN_HEADERS, long_rows
 
 
 def test_row_ranges_read_as_runs():

@@ -11,7 +11,7 @@ import pytest
 from kim_metrics.services import admin as admin_service
 from kim_metrics.storage.engine import make_engine
 
-from .conftest import ARTIFACTS, IDLE
+from tests.support.browser import ARTIFACTS, IDLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
