@@ -68,7 +68,7 @@ def test_other_errors_become_one_file_level_line():
     frame = insights.problems_frame(KimError("Round 2030-Q1 is not open."))
     assert frame.to_dict("records") == [{"sheet": "", "rows": "", "column": "",
                                          "message": "Round 2030-Q1 is not open."}]
-    read = insights.problems_frame(ReadError("x.xlsx", "Not a workbook."))
+    read = insights.problems_frame(ReadError("x.xlsx", "Not a workbook.", code=ProblemCode.FILE_UNREADABLE))
     assert read["message"].tolist() == ["Not a workbook."] and read["rows"].tolist() == [""]
 
 
