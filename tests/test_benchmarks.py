@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from benchmarks import browser
 from benchmarks.__main__ import goals_met, growth, growth_table
-from benchmarks.__main__ import main as bench_main
 from benchmarks.generate import RETURN_HEADERS, generate_department, org_rows, write_return_xlsx
 from benchmarks.load import load_department, load_org, sqlite_database
 from kim_metrics.services import league as league_service
+
+ROOT = Path(__file__).resolve().parent.parent
 from kim_metrics.services import returns as return_service
 
 SEED = 7
@@ -142,9 +146,13 @@ def test_tiny_run_gives_every_figure_as_a_positive_number_and_judges_every_goal(
     Debian's Chromium is here, PostgreSQL when its URL is set. Figures are not judged here."""
     monkeypatch.delenv("KIM_DATABASE_URL", raising=False)
     browser_here = browser.chromium_missing() is None
-    code = bench_main(["--teams", "50", "--rounds", "2", "--repeat", "1", "--workdir", str(tmp_path),
-                       "--pg-teams", "60", "--pg-rounds", "2", "--page-timeout", "120"])
-    out, err = capsys.readouterr()
+    # In a child process: Playwright's sync API refuses to run where another test of this worker
+    # left an asyncio loop running.
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--teams", "50", "--rounds", "2",
+                           "--repeat", "1", "--workdir", str(tmp_path), "--pg-teams", "60",
+                           "--pg-rounds", "2", "--page-timeout", "120"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    code, out, err = done.returncode, done.stdout, done.stderr
     assert code == 0, err[-3000:]
     figures = json.loads(out.strip().splitlines()[-1])
     assert "KIM League benchmark" in out and "round 2021-Q1" in err

@@ -20,11 +20,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from kim_metrics.domain.access import local_admin
-from kim_metrics.domain.errors import UsageError
+from kim_metrics.domain.errors import Problem, ProblemCode, UsageError, ValidationError
 from kim_metrics.reports.cells import cell_value, neutralise, safe_text
 from kim_metrics.reports.exports import _write_sheet, league_csv, league_frame, league_xlsx
 from kim_metrics.reports.registry import Renderer, formats, render, renderer
 from kim_metrics.reports.registry import renderers as all_renderers
+from kim_metrics.services.views import problems_frame
 from kim_metrics.services import admin as admin_service
 from kim_metrics.services import audit as audit_service
 from kim_metrics.services import ima
@@ -331,6 +332,11 @@ def _hostile_criteria(criteria):
 XLSX_SAMPLES = {
     "league": lambda engine: league_export(engine, ROUND, "team", with_scores=True, actor=local_admin()),
     "ima-plan": lambda engine: ima.action_plan(engine),
+    # An upload's problem report quotes what the person typed, formulas included.
+    "problems": lambda engine: problems_frame(ValidationError([
+        Problem("return.xlsx", "Return", 4, "Team", '=HYPERLINK("https://evil.example/","x") is not a team.',
+                code=ProblemCode.UNKNOWN_TEAM),
+        Problem("return.xlsx", "=1+1", None, None, "+cmd|' /C calc'!A0", code=ProblemCode.BAD_VALUE)])),
 }
 
 
