@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import textwrap
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from kim_metrics.reports import exports
@@ -192,50 +191,63 @@ if actor.sees_everything:
 
 # Charts -------------------------------------------------------------------------------------
 heat_title = f"Heatmap: {what} × criteria" + (f" ({_rows_text(page_no).lower()})" if pages > 1 else "")
-trend_tab, heat_tab = st.tabs(["Status mix over rounds", heat_title])
-with trend_tab:
-    fig = go.Figure()
-    for status in [*criteria.rag.levels, NO_RETURN]:
-        if status not in trend:
-            continue
-        style = criteria.rag.statuses.style(status)
-        fig.add_bar(x=trend["round"], y=trend[status], name=ui.plot_text(status), text=trend[status],
-                    textposition="inside", marker_color=style.background if style else None,
-                    textfont_color=style.text if style else None,
-                    hovertemplate=f"{ui.plot_text(status)}: %{{y}} teams in %{{x}}<extra></extra>")
-    fig.update_layout(barmode="stack", height=360, margin=dict(t=30, b=10, l=10, r=10),
-                      uniformtext={"minsize": 10, "mode": "hide"},
-                      xaxis_title="Round", yaxis_title="Teams", legend_title_text="Status",
-                      title="Teams by status in each round")
-    st.plotly_chart(fig, width="stretch")
-    table_of_trend = trend.drop(columns=["start_date"]).rename(
-        columns={"round": "Round", "score": "Department score"})
-    with st.expander("The chart's figures as a table"):
-        st.dataframe(table_of_trend, hide_index=True)
+# Only the chosen tab runs (on_change="rerun"): the first is a table, so the league draws
+# without waiting for the browser to load the charting library, which costs seconds on a
+# first visit; the charts load when someone asks for them.
+table_tab, trend_tab, heat_tab = st.tabs(["Status mix over rounds", "Status mix as a chart", heat_title],
+                                         key="league_views", on_change="rerun")
+table_of_trend = trend.drop(columns=["start_date"]).rename(
+    columns={"round": "Round", "score": "Department score"})
+if table_tab.open:
+    with table_tab:
+        st.caption("Teams at each status in each round, and the department's score.")
+        st.dataframe(table_of_trend, hide_index=True, width="content",
+                     column_config={"Department score": st.column_config.NumberColumn(format="%.1f")})
+if trend_tab.open:
+    import plotly.graph_objects as go   # only when a chart is asked for: it takes a while to import
 
-with heat_tab:
-    if table.empty:
-        st.info("No rows match the filters.")
-    else:
-        # The rows the table shows, so the chart stays readable however large the department.
-        words = insights.rag_matrix(table.iloc[start:start + PAGE_ROWS], criteria, label="name")
-        order = [*criteria.rag.levels, NO_RETURN]
-        z = words.apply(lambda col: col.map(order.index)).to_numpy()
-        scale = []
-        for i, status in enumerate(order):
-            colour = criteria.rag.statuses.colour(status)
-            scale += [[i / len(order), colour], [(i + 1) / len(order), colour]]
-        heat = go.Figure(go.Heatmap(
-            z=z, x=["<br>".join(ui.plot_text(line) for line in textwrap.wrap(name, 18)) for name in words.columns],
-            y=[ui.plot_text(name) for name in words.index], text=words.map(ui.plot_text).to_numpy(),
-            texttemplate="%{text}", textfont={"size": 10}, colorscale=scale, zmin=-0.5,
-            zmax=len(order) - 0.5, showscale=False, xgap=1, ygap=1,
-            hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>"))
-        heat.update_layout(height=max(320, 22 * len(words) + 200), margin=dict(t=10, b=10, l=10, r=10),
-                           yaxis={"autorange": "reversed"}, xaxis={"side": "top", "tickangle": 0})
-        st.plotly_chart(heat, width="stretch")
-        st.caption("Each cell names its status; the table above has the same statuses"
-                   + (f" ({_rows_text(page_no).lower()})." if pages > 1 else "."))
+    with trend_tab:
+        fig = go.Figure()
+        for status in [*criteria.rag.levels, NO_RETURN]:
+            if status not in trend:
+                continue
+            style = criteria.rag.statuses.style(status)
+            fig.add_bar(x=trend["round"], y=trend[status], name=ui.plot_text(status), text=trend[status],
+                        textposition="inside", marker_color=style.background if style else None,
+                        textfont_color=style.text if style else None,
+                        hovertemplate=f"{ui.plot_text(status)}: %{{y}} teams in %{{x}}<extra></extra>")
+        fig.update_layout(barmode="stack", height=360, margin=dict(t=30, b=10, l=10, r=10),
+                          uniformtext={"minsize": 10, "mode": "hide"},
+                          xaxis_title="Round", yaxis_title="Teams", legend_title_text="Status",
+                          title="Teams by status in each round")
+        st.plotly_chart(fig, width="stretch")
+
+if heat_tab.open:
+    import plotly.graph_objects as go
+
+    with heat_tab:
+        if table.empty:
+            st.info("No rows match the filters.")
+        else:
+            # The rows the table shows, so the chart stays readable however large the department.
+            words = insights.rag_matrix(table.iloc[start:start + PAGE_ROWS], criteria, label="name")
+            order = [*criteria.rag.levels, NO_RETURN]
+            z = words.apply(lambda col: col.map(order.index)).to_numpy()
+            scale = []
+            for i, status in enumerate(order):
+                colour = criteria.rag.statuses.colour(status)
+                scale += [[i / len(order), colour], [(i + 1) / len(order), colour]]
+            heat = go.Figure(go.Heatmap(
+                z=z, x=["<br>".join(ui.plot_text(line) for line in textwrap.wrap(name, 18)) for name in words.columns],
+                y=[ui.plot_text(name) for name in words.index], text=words.map(ui.plot_text).to_numpy(),
+                texttemplate="%{text}", textfont={"size": 10}, colorscale=scale, zmin=-0.5,
+                zmax=len(order) - 0.5, showscale=False, xgap=1, ygap=1,
+                hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>"))
+            heat.update_layout(height=max(320, 22 * len(words) + 200), margin=dict(t=10, b=10, l=10, r=10),
+                               yaxis={"autorange": "reversed"}, xaxis={"side": "top", "tickangle": 0})
+            st.plotly_chart(heat, width="stretch")
+            st.caption("Each cell names its status; the table above has the same statuses"
+                       + (f" ({_rows_text(page_no).lower()})." if pages > 1 else "."))
 
 # Who has not returned, with whom to ask and the days to or past the deadline.
 followup.missing_returns(actor, round_label)

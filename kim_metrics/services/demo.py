@@ -37,17 +37,26 @@ from kim_metrics.storage.criteria import current_criteria
 from kim_metrics.storage.schema import ensure_schema
 from kim_metrics.storage.rounds import list_rounds
 from kim_metrics.storage.organisation import org_frame
-from kim_metrics.services.admin import save_organisation
+from kim_metrics.services import actions as action_service
+from kim_metrics.services.admin import close_round, open_round, save_organisation, set_deadline
 from kim_metrics.domain.access import local_admin
 from kim_metrics.services.comments import add_comment
 from kim_metrics.services.returns import save_parsed
 from kim_metrics.services.scores import scored_round
+from kim_metrics.services.views import improvement_actions
 from kim_metrics.reports.template import write_template
 from kim_metrics.reports.cells import neutralise_workbook
 from kim_metrics.reports.files import slug as _slug
 from kim_metrics.services.demo_ima import load_demo_ima
 
 DEMO_SEED = 2026
+# Returns arrive 40-59 days after a round starts; a deadline at 56 days makes a few late.
+DEADLINE_DAYS = 56
+# The round after which the demo's directors commit to actions, so the next round's returns
+# close some of them automatically and the rest stay open or fall overdue.
+ACTIONS_ROUND = "2026-Q2"
+ACTIONS_ADOPTED_ON = date(2026, 7, 20)
+ACTION_DIRECTORATES = 4
 DEMO_DOMAIN = "kim-demo.gov.uk"
 DEMO_ROUNDS = ("2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3")
 SAMPLE_ROUND = "2026-Q3"
@@ -463,6 +472,10 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
     uploaders = _lead_information_managers(teams)
     returns = scores = 0
     for round_label in DEMO_ROUNDS:
+        # The KIM team opens each round with its deadline before the returns come in.
+        open_round(engine, round_label, actor=local_admin())
+        set_deadline(engine, round_label, start_date(round_label) + timedelta(days=DEADLINE_DAYS),
+                     actor=local_admin())
         round_scores = demo_scores(org, criteria, round_label, seed=seed)
         for directorate, rows in round_scores.groupby("directorate", sort=True):
             parsed = ParsedReturn(file_name=f"{_slug(directorate)}-{round_label}.xlsx",
@@ -475,11 +488,39 @@ def load_demo(engine: Engine, *, seed: int = DEMO_SEED) -> dict[str, object]:
                         uploaded_at=arrived)
             returns += 1
             scores += len(rows)
+        if round_label == ACTIONS_ROUND:
+            _demo_actions(engine, teams, round_label)
+    close_round(engine, DEMO_ROUNDS[0], actor=local_admin())
     _demo_conversation(engine, uploaders)
     load_demo_ima(engine)
     return {"loaded": True, "groups": teams["group"].nunique(),
             "directorates": teams["directorate"].nunique(), "teams": len(teams),
             "rounds": len(DEMO_ROUNDS), "returns": returns, "scores": scores}
+
+
+def _demo_actions(engine: Engine, org: pd.DataFrame, round_label: str) -> None:
+    """Directors of a few directorates adopt their two most valuable next steps after
+    ``round_label``: one due before the next round's returns, one due later. The next round's
+    scores close some of them automatically; one is under way and one was dropped."""
+    scored = scored_round(engine, round_label, actor=local_admin())
+    directors = org.drop_duplicates("directorate").set_index("directorate")["director"]
+    adopted = []
+    for directorate in sorted(scored.teams["directorate"].unique())[:ACTION_DIRECTORATES]:
+        steps = improvement_actions(scored.teams, scored.scores, scored.criteria, directorate).head(2)
+        for n, step in enumerate(steps.itertuples(index=False)):
+            due = date(2026, 9, 30) if n == 0 else date(2027, 1, 29)
+            adopted.append(action_service.adopt(
+                engine, team=int(step.team_id), criterion=str(step.criterion),
+                owner=str(directors[directorate]), due=due, round_label=round_label,
+                note=f"Agreed at the {directorate} management meeting.", actor=local_admin(),
+                today=ACTIONS_ADOPTED_ON))
+    if len(adopted) >= 2:
+        action_service.set_status(engine, adopted[1].action_id, "in_progress",
+                                  note="Drafting has started.", actor=local_admin())
+    if len(adopted) >= 4:
+        action_service.set_status(engine, adopted[3].action_id, "dropped",
+                                  note="The team is merging with another next quarter.",
+                                  actor=local_admin())
 
 
 def _demo_conversation(engine: Engine, uploaders: dict[str, str]) -> None:
