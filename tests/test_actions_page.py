@@ -59,6 +59,8 @@ def test_adopting_an_action_on_the_directorate_page(demo_url):
     engine = make_engine(demo_url)
     teams = score_service.scored_round(engine, actor=local_admin()).teams
     directorate = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
+    # The demo's directors have adopted actions of their own; the test's is the one it adds.
+    before = set(action_service.list_actions(engine, actor=local_admin())["action_id"])
     at = _open("directorate", {"directorate": directorate})
     step = at.selectbox(key="adopt_step")
     chosen = step.options[0]
@@ -69,27 +71,29 @@ def test_adopting_an_action_on_the_directorate_page(demo_url):
     assert any("adopted" in s.value for s in at.success), [e.value for e in at.error]
 
     adopted = action_service.list_actions(engine, actor=local_admin())
+    adopted = adopted[~adopted["action_id"].isin(before)]
     assert len(adopted) == 1
     row = adopted.iloc[0]
     assert (row["directorate"], row["owner"], row["status"]) == (directorate, "owner.one@dept.gov.uk", "open")
     assert row["team"] in str(chosen)
     shown = [d.value for d in at.dataframe if "Owner" in d.value.columns]
-    assert shown and shown[-1]["Owner"].tolist() == ["owner.one@dept.gov.uk"]
+    assert shown and "owner.one@dept.gov.uk" in shown[-1]["Owner"].tolist()
 
     team = _open("team", {"team": str(int(row["team_id"]))})
     listed = [d.value for d in team.dataframe if "Owner" in d.value.columns]
-    assert listed and listed[0]["Note"].tolist() == ["Publish the convention on the intranet"]
+    assert listed and "Publish the convention on the intranet" in listed[0]["Note"].tolist()
 
 
 def test_an_owner_that_is_not_an_email_is_refused_on_the_page(demo_url):
     engine = make_engine(demo_url)
     teams = score_service.scored_round(engine, actor=local_admin()).teams
     directorate = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
+    before = len(action_service.list_actions(engine, actor=local_admin()))
     at = _open("directorate", {"directorate": directorate})
     at.text_input(key="adopt_owner").input("the head of unit")
     next(b for b in at.button if b.label == "Adopt").click().run()
     assert any("email address" in e.value for e in at.error)
-    assert action_service.list_actions(engine, actor=local_admin()).empty
+    assert len(action_service.list_actions(engine, actor=local_admin())) == before
 
 
 def test_the_league_page_lists_teams_without_a_return_with_their_information_managers(demo_url):
