@@ -146,7 +146,8 @@ def test_upload_through_the_browser_then_see_it_in_the_league(page, server, e2e_
     assert len(return_service.returns(engine, actor=local_admin())) == before          # checked, not saved
     shot(page, "e2e-upload-preview")
     page.get_by_role("button", name="Confirm and save the return for 2026-Q4").click()
-    page.get_by_text(re.compile(r"^Saved$")).wait_for()
+    # The success message; the progress bar may still say "Saved" beside it.
+    page.get_by_test_id("stAlertContentSuccess").get_by_text(re.compile(r"^Saved$")).wait_for()
     assert len(return_service.returns(engine, actor=local_admin())) == before + 1
     shot(page, "e2e-upload-saved")
 
