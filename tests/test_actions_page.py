@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -12,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from kim_metrics.domain.access import local_admin
 from kim_metrics.services import actions as action_service
 from kim_metrics.services import scores as score_service
-from kim_metrics.services.demo import load_demo
 from kim_metrics.storage.engine import make_engine
+from tests.support.app import demo_db, writable_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard.py")
@@ -23,26 +22,6 @@ from dashboard import PAGES  # noqa: E402  (the app's own table of pages)
 
 pytestmark = pytest.mark.xdist_group("pages")
 TIMEOUT = 60
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    """The demo department, loaded once; each test writes to its own copy."""
-    path = tmp_path_factory.mktemp("actions-page") / "demo.db"
-    engine = make_engine(f"sqlite:///{path}")
-    load_demo(engine)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def demo_url(demo_db, tmp_path, monkeypatch) -> str:
-    path = tmp_path / "demo.db"
-    shutil.copy(demo_db, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("KIM_DATABASE_URL", url)
-    monkeypatch.delenv("KIM_ROLE", raising=False)
-    return url
 
 
 def _open(page: str, query: dict) -> AppTest:
@@ -55,8 +34,8 @@ def _open(page: str, query: dict) -> AppTest:
     return at
 
 
-def test_adopting_an_action_on_the_directorate_page(demo_url):
-    engine = make_engine(demo_url)
+def test_adopting_an_action_on_the_directorate_page(writable_url):
+    engine = make_engine(writable_url)
     teams = score_service.scored_round(engine, actor=local_admin()).teams
     directorate = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
     # The demo's directors have adopted actions of their own; the test's is the one it adds.
@@ -84,8 +63,8 @@ def test_adopting_an_action_on_the_directorate_page(demo_url):
     assert listed and "Publish the convention on the intranet" in listed[0]["Note"].tolist()
 
 
-def test_an_owner_that_is_not_an_email_is_refused_on_the_page(demo_url):
-    engine = make_engine(demo_url)
+def test_an_owner_that_is_not_an_email_is_refused_on_the_page(writable_url):
+    engine = make_engine(writable_url)
     teams = score_service.scored_round(engine, actor=local_admin()).teams
     directorate = teams[teams["returned"]].groupby("directorate")["score"].mean().idxmin()
     before = len(action_service.list_actions(engine, actor=local_admin()))
@@ -96,12 +75,12 @@ def test_an_owner_that_is_not_an_email_is_refused_on_the_page(demo_url):
     assert len(action_service.list_actions(engine, actor=local_admin())) == before
 
 
-def test_the_league_page_lists_teams_without_a_return_with_their_information_managers(demo_url):
+def test_the_league_page_lists_teams_without_a_return_with_their_information_managers(writable_url):
     from datetime import date, timedelta
 
     from kim_metrics.services import admin as admin_service
     from kim_metrics.services.reminders import missing_returns
-    engine = make_engine(demo_url)
+    engine = make_engine(writable_url)
     latest = admin_service.round_calendar(engine).iloc[-1]["label"]
     admin_service.set_deadline(engine, latest, date.today() - timedelta(days=2), actor=local_admin())
     expected = missing_returns(engine, latest).teams
@@ -117,9 +96,9 @@ def test_the_league_page_lists_teams_without_a_return_with_their_information_man
     assert shown["Information managers"].tolist() == expected["information_managers"].tolist()
 
 
-def test_the_upload_page_says_a_round_is_closed(demo_url):
+def test_the_upload_page_says_a_round_is_closed(writable_url):
     from kim_metrics.services import admin as admin_service
-    engine = make_engine(demo_url)
+    engine = make_engine(writable_url)
     latest = admin_service.round_calendar(engine).iloc[-1]["label"]
     admin_service.close_round(engine, latest, actor=local_admin())
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -131,11 +110,11 @@ def test_the_upload_page_says_a_round_is_closed(demo_url):
     assert any(f"Round {latest} is closed" in w.value for w in at.warning)
 
 
-def test_the_admin_page_sets_a_deadline_and_closes_a_round(demo_url):
+def test_the_admin_page_sets_a_deadline_and_closes_a_round(writable_url):
     from datetime import date
 
     from kim_metrics.services import admin as admin_service
-    engine = make_engine(demo_url)
+    engine = make_engine(writable_url)
     latest = admin_service.round_calendar(engine).iloc[-1]["label"]
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
