@@ -1,6 +1,8 @@
 """Browser figures: the dashboard and a floor app served side by side, timed in Chromium.
 
-Both run under ``streamlit run`` on loopback ports, started together; Debian's Chromium (through
+The dashboard runs as ``kim serve`` runs it (``serve.py``: ``streamlit run dashboard.py`` after
+loading its libraries), the floor app under plain ``streamlit run``, on loopback ports, started
+together; Debian's Chromium (through
 Playwright, never a downloaded browser) opens each in a new browser context and the clock runs
 from navigation until the first data grid is drawn (``st.dataframe``'s grid in the page and on
 screen). The floor app (``floor_app.py``) imports the same libraries and shows one 100-row
@@ -28,6 +30,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = PROJECT_ROOT / "dashboard.py"
+LAUNCHER = PROJECT_ROOT / "serve.py"     # what `kim serve` runs: the dashboard, preloaded
 FLOOR_APP = Path(__file__).resolve().with_name("floor_app.py")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -89,9 +92,12 @@ class Server:
 @contextmanager
 def serve(script: Path, *, name: str, env: dict[str, str], log_dir: Path,
           start_timeout: float = START_TIMEOUT_S) -> Iterator[Server]:
-    """``streamlit run SCRIPT`` on a free loopback port until the block ends."""
+    """``streamlit run SCRIPT`` on a free loopback port until the block ends; the dashboard
+    through its launcher, as `kim serve` starts it."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
+    start = ([sys.executable, str(LAUNCHER)] if script == DASHBOARD
+             else [sys.executable, "-m", "streamlit", "run", str(script)])
+    cmd = [*start,
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
@@ -149,7 +155,7 @@ def browser_figures(database_url: str, *, repeat: int, save: Callable[[], None],
     env.pop("KIM_ROLE", None)   # local mode: the KIM team, who land on the league table
     f: dict = {}
     with ExitStack() as stack:
-        log("browser: starting the dashboard and the floor app under streamlit run")
+        log("browser: starting the dashboard (as kim serve does) and the floor app (streamlit run)")
         dash = stack.enter_context(serve(DASHBOARD, name="dashboard", env=env, log_dir=log_dir))
         floor = stack.enter_context(serve(FLOOR_APP, name="floor", env=env, log_dir=log_dir))
         p = stack.enter_context(sync_playwright())

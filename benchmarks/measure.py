@@ -192,15 +192,18 @@ def league(engine: Engine, round_label: str) -> pd.DataFrame:
 # The dashboard page ------------------------------------------------------------------------
 
 def page_in_child(url: str, page: Path = DASHBOARD, *, timeout: float = 600.0,
-                  profile: Path | None = None) -> dict:
+                  profile: Path | None = None, preload: bool = False) -> dict:
     """Run the page twice through AppTest in a fresh Python process (``benchmarks.page``) with
-    KIM_DATABASE_URL set to ``url``; its report: first_run_s, page_s (the warm second run),
+    KIM_DATABASE_URL set to ``url``, after ``kim serve``'s preload when ``preload``; its report:
+    preload_s, first_run_s, page_s (the warm second run),
     peak_rss_mb (the child's own VmHWM), the titles shown and any exception raised.
     ``timeout`` bounds each run; the child as a whole gets three of them and a minute."""
     env = dict(os.environ, KIM_DATABASE_URL=url, PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "benchmarks.page", "--page", str(page), "--timeout", str(timeout)]
     if profile:
         cmd += ["--profile", str(profile)]
+    if preload:
+        cmd.append("--preload")
     proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                           timeout=3 * timeout + 60)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

@@ -2,7 +2,9 @@
 
 ``python -m benchmarks.page --page pages/league_table.py`` with KIM_DATABASE_URL set. The
 page runs once to fill its caches, then again, timed: that second run is what a person
-waits for once the dashboard is warm. The process reports its own peak memory (VmHWM),
+waits for once the dashboard is warm. With ``--preload`` the process first loads what
+``kim serve`` loads before it accepts anyone (``serve.preload``), so the first run is what the
+first visitor after a server start waits for. The process reports its own peak memory (VmHWM),
 so the figure covers the page's imports, data and rendering and nothing of the parent's.
 With ``--profile`` cProfile records the cold and the warm run in AppTest's script thread.
 """
@@ -98,11 +100,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="the dashboard role to view as (default: executive, who lands on the "
                              "league table)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds allowed per run")
+    parser.add_argument("--preload", action="store_true",
+                        help="first load what `kim serve` loads before it accepts visitors "
+                             "(serve.preload), as the served dashboard has; timed apart")
     parser.add_argument("--profile", help="profile the cold run and the warm run with cProfile "
                         "and write the top 25 functions by cumulative time to FILE-cold and "
                         "FILE-warm (with .prof files beside); timings are then not comparable")
     args = parser.parse_args(argv)
     _die_with_parent(3 * args.timeout + 30)
+
+    preload_s = None
+    if args.preload:
+        start = time.perf_counter()
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        import serve
+        serve.preload()
+        preload_s = time.perf_counter() - start
 
     from streamlit.testing.v1 import AppTest
 
@@ -127,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     warm = timed_run("warm")
     problems += [str(e.value) for e in app.exception]
     report = {
+        "preload_s": preload_s,
         "first_run_s": first,
         "page_s": warm,
         "peak_rss_mb": peak_rss_mb(),

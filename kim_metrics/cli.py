@@ -261,7 +261,9 @@ def sign_in_configured(files: Sequence[Path] = SECRETS_FILES) -> bool:
 
 
 def serve_command(port: int, *, signed_in: bool) -> list[str]:
-    """The ``streamlit run`` command line for the dashboard.
+    """The command line that serves the dashboard: ``serve.py`` (``streamlit run dashboard.py``
+    after loading the pages' libraries, so the first visitor after a start does not wait for
+    them) with Streamlit's options.
 
     Without sign-in every visitor acts as the KIM team, so local mode listens on the loopback
     address only: the dashboard is reachable from this computer and nowhere else. Serving
@@ -273,7 +275,7 @@ def serve_command(port: int, *, signed_in: bool) -> list[str]:
     from kim_metrics.settings import load_settings
     # The uploader's own cap is the reader's limit, so the page never offers more than is read.
     upload_mb = math.ceil(load_settings().max_upload_mb)
-    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard.py"),
+    command = [sys.executable, str(PROJECT_ROOT / "serve.py"),
                "--server.port", str(port), "--server.headless", "true",
                "--server.maxUploadSize", str(upload_mb)]
     if not signed_in:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from kim_metrics.services import admin as admin_service
@@ -31,6 +32,11 @@ from kim_metrics.storage.engine import database_url, make_engine
 from kim_metrics.domain.statuses import StatusSet, rag_style
 from kim_metrics.storage.schema import ensure_schema
 from kim_metrics.settings import load_settings
+
+# Streamlit runs every page run in a thread of its own, and Arrow's default allocator
+# (mimalloc) keeps memory per thread after the thread is done with it: the server grew by
+# tens of MB over a few visits. The C library's allocator hands it back.
+pa.set_memory_pool(pa.system_memory_pool())
 
 # Cached figures kept per function: a few rounds × levels × people, old versions fall out.
 _SETTINGS = load_settings()

@@ -3,6 +3,7 @@ address unless sign-in is set up, and `make run` loads the demo only into the de
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kim_metrics.cli import LOOPBACK, serve_command, sign_in_configured
+from tests.support.app import demo_db  # noqa: F401 - a fixture
 
 PROJECT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60
@@ -115,3 +117,34 @@ def test_the_dashboard_in_local_mode_tells_a_visitor_from_elsewhere():
         assert _from_elsewhere(address), address
     for address in (None, "", "127.0.0.1", "127.0.0.2", "::1"):
         assert not _from_elsewhere(address), address
+
+
+# Run in a fresh interpreter: load what `kim serve` loads, then run the league page once and
+# list the modules its first run still had to import.
+_FIRST_RUN_IMPORTS = """
+import json, os, sys
+sys.path.insert(0, os.getcwd())
+import serve
+serve.preload()
+from streamlit.testing.v1 import AppTest
+before = set(sys.modules)
+app = AppTest.from_file("dashboard.py", default_timeout=120)
+app.session_state["role"] = "executive"
+app.run()
+print(json.dumps({"titles": [t.value for t in app.title], "exceptions": [str(e.value) for e in app.exception],
+                  "imported": sorted(set(sys.modules) - before)}))
+"""
+# What the first visitor after a start must not wait for: ours, and the heavy libraries.
+_PRELOADED = ("kim_metrics", "pages", "pandas", "pyarrow", "numpy", "sqlalchemy", "pydantic", "jinja2")
+
+
+def test_kim_serve_loads_everything_the_landing_page_imports(demo_db):
+    assert serve_command(8600, signed_in=True)[1] == str(PROJECT / "serve.py")
+    env = {**os.environ, "KIM_DATABASE_URL": f"sqlite:///{demo_db}", "KIM_ROLE": "executive"}
+    done = subprocess.run([sys.executable, "-c", _FIRST_RUN_IMPORTS], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["exceptions"] == [] and "KIM league table" in report["titles"]
+    late = [m for m in report["imported"] if m.split(".")[0] in _PRELOADED]
+    assert late == [], f"the landing page's first run imported {late}: add them to serve.PRELOAD"

@@ -49,7 +49,8 @@ def add_action(conn: Connection, *, team_id: int, team: str, criterion: str, rnd
 
 
 def actions_frame(conn: Connection, *, action_ids: Iterable[int] | None = None,
-                  team_ids: Iterable[int] | None = None, status: str | None = None) -> pd.DataFrame:
+                  team_ids: Iterable[int] | None = None,
+                  statuses: Iterable[str] | None = None) -> pd.DataFrame:
     """Actions with their team, directorate and round, oldest first."""
     stmt = (select(Action.id.label("action_id"), Action.team_id, Team.name.label("team"),
                    Directorate.name.label("directorate"), Directorate.group_name.label("group"),
@@ -63,8 +64,8 @@ def actions_frame(conn: Connection, *, action_ids: Iterable[int] | None = None,
             .order_by(Action.id))
     if action_ids is not None:
         stmt = stmt.where(Action.id.in_(list(action_ids)))
-    if status is not None:
-        stmt = stmt.where(Action.status == status)
+    if statuses is not None:
+        stmt = stmt.where(Action.status.in_(list(statuses)))
     if team_ids is None:
         return frame_of(conn, stmt, COLUMNS)
     parts = [frame_of(conn, stmt.where(Action.team_id.in_(part)), COLUMNS)
@@ -106,9 +107,11 @@ def close_reached(conn: Connection, rnd: RoundInfo, team_ids: Iterable[int], *, 
     Runs after the round's stored results are refreshed, in the same transaction, and reads
     the counted scores from them.
     """
-    ids = sorted({int(t) for t in team_ids})
-    waiting = actions_frame(conn, team_ids=ids)
-    waiting = waiting[waiting["status"].isin(ACTIVE)
+    # Active actions are few beside a return's teams (a whole department's, at most), so
+    # they are read whole and matched here rather than by chunks of team ids in SQL.
+    ids = {int(t) for t in team_ids}
+    waiting = actions_frame(conn, statuses=ACTIVE)
+    waiting = waiting[waiting["team_id"].astype(int).isin(ids)
                       & (pd.to_datetime(waiting["round_start"]) < pd.Timestamp(rnd.start_date))]
     if waiting.empty:
         return []

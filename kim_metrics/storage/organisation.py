@@ -10,7 +10,7 @@ from kim_metrics.domain.names import norm_key
 from kim_metrics.storage import audit
 from kim_metrics.storage.audit import SYSTEM_ACTOR
 from kim_metrics.storage.models import Directorate, Team
-from kim_metrics.storage.sql import frame_of
+from kim_metrics.storage.sql import chunks, frame_of
 
 
 def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFrame:
@@ -27,6 +27,18 @@ def org_frame(conn: Connection, *, include_inactive: bool = False) -> pd.DataFra
                                   "information_managers", "active"])
     frame["active"] = frame["active"].astype(bool)
     return frame
+
+
+def information_managers(conn: Connection, team_ids: list[int]) -> pd.DataFrame:
+    """team_id and information_managers of those of the named teams still active (a round's
+    non-returns, say); a retired team is left out, as ``org_frame`` leaves it out."""
+    columns = ["team_id", "information_managers"]
+    stmt = select(Team.id, Team.information_managers).where(Team.active.is_(True))
+    parts = [frame_of(conn, stmt.where(Team.id.in_(part)), columns)
+             for part in chunks(sorted({int(t) for t in team_ids}), 900)]
+    return (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame({"team_id": pd.Series(dtype="int64"),
+                               "information_managers": pd.Series(dtype=object)}))
 
 
 def save_org(conn: Connection, teams: pd.DataFrame, *, actor: str = SYSTEM_ACTOR) -> dict[str, int]:

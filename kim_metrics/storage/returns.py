@@ -15,7 +15,7 @@ from kim_metrics.storage import audit
 from kim_metrics.storage.models import Return, Round, Score, utcnow
 from kim_metrics.storage.organisation import add_discovered_teams
 from kim_metrics.storage.rounds import find_round, open_round
-from kim_metrics.storage.sql import bulk_insert, chunks
+from kim_metrics.storage.sql import bulk_insert, chunks, frame_of
 from kim_metrics.domain.scoring import SELF_DECLARED
 
 
@@ -134,11 +134,15 @@ def save_return(conn: Connection, parsed: ParsedReturn, round_label: str, *, upl
 
 def _scores_snapshot(conn: Connection, round_id: int, teams: list[int]) -> pd.DataFrame:
     """The scores a save is about to supersede, for the audit trail's "before"."""
-    parts = [pd.DataFrame(conn.execute(
-        select(Score.team_id, Score.criterion, Score.claimed_raw, Score.evidence)
-        .where(Score.round_id == round_id, Score.team_id.in_(chunk), Score.current.is_(True))).all(),
-        columns=["team_id", "criterion", "claimed_raw", "evidence"]) for chunk in chunks(teams, 500)]
-    return pd.concat(parts) if parts else pd.DataFrame(columns=["team_id", "criterion", "claimed_raw", "evidence"])
+    columns = ["team_id", "criterion", "claimed_raw", "evidence"]
+    current = (Score.round_id == round_id) & Score.current.is_(True)
+    # A team's first return in a round supersedes nothing: one indexed look settles the
+    # usual case before the teams are looked up a chunk at a time.
+    if not teams or conn.scalar(select(Score.id).where(current).limit(1)) is None:
+        return pd.DataFrame(columns=columns)
+    stmt = select(Score.team_id, Score.criterion, Score.claimed_raw, Score.evidence).where(current)
+    return pd.concat([frame_of(conn, stmt.where(Score.team_id.in_(chunk)), columns)
+                      for chunk in chunks(teams, 900)], ignore_index=True)
 
 
 def _audit_scores(scores, names: dict) -> dict[str, list]:

@@ -44,7 +44,8 @@ def run_dashboard(database_url: str, *, log_name: str, extra_args: tuple[str, ..
     port = _free_port()
     env = {**os.environ, "KIM_DATABASE_URL": database_url}
     env.pop("KIM_ROLE", None)   # a local user: every page
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
+    # As `kim serve` starts it: serve.py preloads the pages' libraries, then runs Streamlit.
+    cmd = [sys.executable, "serve.py",
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false", *[a.replace("{port}", str(port)) for a in extra_args]]
