@@ -27,9 +27,6 @@ from kim_metrics.reports.template import write_template
 from pages import _followup as followup
 from pages import _shared as ui
 
-ui.ensure_navigation()
-actor = ui.require_page("upload")
-
 CHECK_KEY = "upload_check"        # {"key": ..., "preview": Preview | None, "error": KimError | None}
 MAPPINGS_KEY = "upload_mappings"  # file hash → {canonical field: header}
 SAVED_KEY = "upload_saved"        # what the last save stored, for the confirmation
@@ -171,113 +168,121 @@ def show_preview(preview: return_service.Preview) -> None:
                      hide_index=True)
 
 
-st.title("Upload a return")
-engine = ui.engine()
-url = ui.db_url()
-labels = ui.round_labels(url)
-# An information manager's template holds only the teams they submit for.
-org = ui.organisation(url)
-org = org if actor.is_admin else org[org["team_id"].isin(actor.teams)]
-user = actor.email
+def _page(actor) -> None:
+    # A function, so what the page holds (the uploaded file, the organisation) dies with the
+    # run: Streamlit keeps a session's download functions until the session ends, and at a
+    # script's top level they would keep every name the page set.
+    st.title("Upload a return")
+    engine = ui.engine()
+    url = ui.db_url()
+    labels = ui.round_labels(url)
+    # An information manager's template holds only the teams they submit for.
+    org = ui.organisation(url)
+    org = org if actor.is_admin else org[org["team_id"].isin(actor.teams)]
+    user = actor.email
 
-round_label = st.selectbox("Round this return is for", round_options(labels), key="upload_round",
-                           help="The latest round first, then the next one: the first return for "
-                                "a round opens it.")
-followup.deadline_note(round_label)
+    round_label = st.selectbox("Round this return is for", round_options(labels), key="upload_round",
+                               help="The latest round first, then the next one: the first return for "
+                                    "a round opens it.")
+    followup.deadline_note(round_label)
 
-st.header("1. Download the template")
-if org.empty:
-    st.info("No organisation is loaded yet, so there are no teams to put in a template. The KIM "
-            "team loads the organisation workbook on the admin page. You can still upload a "
-            "return: its teams will be added.", icon=":material/info:")
-    ui.link("admin", "Load the organisation", icon=":material/settings:")
-else:
-    directorates = sorted(org["directorate"].unique())
-    mine = my_directorates(org, user)
-    options = ["All directorates", *directorates]
-    cols = st.columns([3, 2])   # room for the button's words at laptop widths
-    chosen = cols[0].selectbox("Directorate", options,
-                               index=options.index(mine[0]) if mine else 0, key="upload_directorate")
-    directorate = None if chosen == "All directorates" else chosen
-    cols[1].download_button(
-        "Download the template", data=lambda: template_bytes(engine, org, round_label, directorate),
-        file_name=f"kim-return-{round_label}-{slug(directorate or 'all')}.xlsx", on_click="ignore",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/download:", help="Pre-filled with the teams and the seven criteria, with "
-                                         "drop-down lists for scores and a guidance sheet.")
+    st.header("1. Download the template")
+    if org.empty:
+        st.info("No organisation is loaded yet, so there are no teams to put in a template. The KIM "
+                "team loads the organisation workbook on the admin page. You can still upload a "
+                "return: its teams will be added.", icon=":material/info:")
+        ui.link("admin", "Load the organisation", icon=":material/settings:")
+    else:
+        directorates = sorted(org["directorate"].unique())
+        mine = my_directorates(org, user)
+        options = ["All directorates", *directorates]
+        cols = st.columns([3, 2])   # room for the button's words at laptop widths
+        chosen = cols[0].selectbox("Directorate", options,
+                                   index=options.index(mine[0]) if mine else 0, key="upload_directorate")
+        directorate = None if chosen == "All directorates" else chosen
+        cols[1].download_button(
+            "Download the template", data=lambda: template_bytes(engine, org, round_label, directorate),
+            file_name=f"kim-return-{round_label}-{slug(directorate or 'all')}.xlsx", on_click="ignore",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            icon=":material/download:", help="Pre-filled with the teams and the seven criteria, with "
+                                             "drop-down lists for scores and a guidance sheet.")
 
-st.header("2. Upload the filled workbook")
-uploaded = st.file_uploader("Return workbook (.xlsx, .xlsm, .xls, .ods or .csv)", type=TYPES,
-                            key="upload_file", help="Macros never run. Nothing is saved until you "
-                                                    "confirm.")
-if uploaded is None:
-    st.session_state.pop(CHECK_KEY, None)
-else:
-    data = uploaded.getvalue()
-    digest = common.file_hash(data)
-    mapping = st.session_state.get(MAPPINGS_KEY, {}).get(digest)
-    key = (digest, uploaded.name, round_label, tuple(sorted((mapping or {}).items())))
-    state = st.session_state.get(CHECK_KEY)
-    if state is None or state["key"] != key:
-        state = {"key": key, **check(engine, data, uploaded.name, round_label, mapping, user)}
-        st.session_state[CHECK_KEY] = state
-    error, preview = state["error"], state["preview"]
-    saved = st.session_state.get(SAVED_KEY)
-    if error is not None:
-        problem_report(error, uploaded.name)
-        if isinstance(error, ValidationError) and insights.unknown_columns(error):
-            mapping_form(data, uploaded.name, error, digest)
-    elif preview is not None:
-        if saved and saved["file_hash"] == preview.file_hash and saved["round"] == preview.round:
-            st.success(saved["message"], icon=":material/check_circle:")
-        elif preview.same_file:
-            same = preview.same_file
-            st.info(f"This file is already saved for {preview.round} (return {same['return_id']}, "
-                    f"uploaded by {ui.md_escape(same['uploader'])} on "
-                    f"{pd.Timestamp(same['uploaded_at']):%d %B %Y at %H:%M}). It will not be saved "
-                    "again.", icon=":material/info:")
-        else:
-            teams = preview.teams
-            st.success(f"**No problems found.** {len(teams)} team{'s' if len(teams) != 1 else ''} "
-                       f"and {len(preview.scores)} scores for {preview.round}. Check the scores "
-                       "below; nothing is saved until you confirm.", icon=":material/check_circle:")
-            if not preview.round_exists:
-                st.info(f"Round {preview.round} is not open yet: saving this return opens it with "
-                        "the criteria in force now.", icon=":material/info:")
-            show_preview(preview)
-            replacement_notice(preview)
-            if st.button(f"Confirm and save the return for {preview.round}", type="primary",
-                         key="upload_confirm", icon=":material/save:"):
-                try:
-                    bar = st.progress(0.0, text="Saving")
-                    result = return_service.save_preview(engine, preview, uploader=user,
-                                                         progress=ui.progress_to(bar))
-                except KimError as exc:
-                    st.error(ui.md_escape(str(exc)))
-                else:
-                    message = (f"**Saved** {ui.md_escape(uploaded.name)} as return "
-                               f"{result.return_id} for {result.round}: {result.teams} "
-                               f"team{'s' if result.teams != 1 else ''}, {result.scores} scores"
-                               + (f"; it replaces {result.superseded} earlier scores for the same "
-                                  "teams" if result.superseded else "")
-                               + (f"; {result.new_teams} new teams were added" if result.new_teams else "")
-                               + (f"; round {result.round} was opened" if result.round_opened else "")
-                               + ("; it came after the round's deadline, so it is marked late"
-                                  if result.late else "")
-                               + ". The league table now includes it.")
-                    st.session_state[SAVED_KEY] = {"file_hash": preview.file_hash,
-                                                   "round": result.round, "message": message}
-                    st.session_state.pop(CHECK_KEY, None)
-                    st.rerun()
+    st.header("2. Upload the filled workbook")
+    uploaded = st.file_uploader("Return workbook (.xlsx, .xlsm, .xls, .ods or .csv)", type=TYPES,
+                                key="upload_file", help="Macros never run. Nothing is saved until you "
+                                                        "confirm.")
+    if uploaded is None:
+        st.session_state.pop(CHECK_KEY, None)
+    else:
+        data = uploaded.getvalue()
+        digest = common.file_hash(data)
+        mapping = st.session_state.get(MAPPINGS_KEY, {}).get(digest)
+        key = (digest, uploaded.name, round_label, tuple(sorted((mapping or {}).items())))
+        state = st.session_state.get(CHECK_KEY)
+        if state is None or state["key"] != key:
+            state = {"key": key, **check(engine, data, uploaded.name, round_label, mapping, user)}
+            st.session_state[CHECK_KEY] = state
+        error, preview = state["error"], state["preview"]
+        saved = st.session_state.get(SAVED_KEY)
+        if error is not None:
+            problem_report(error, uploaded.name)
+            if isinstance(error, ValidationError) and insights.unknown_columns(error):
+                mapping_form(data, uploaded.name, error, digest)
+        elif preview is not None:
+            if saved and saved["file_hash"] == preview.file_hash and saved["round"] == preview.round:
+                st.success(saved["message"], icon=":material/check_circle:")
+            elif preview.same_file:
+                same = preview.same_file
+                st.info(f"This file is already saved for {preview.round} (return {same['return_id']}, "
+                        f"uploaded by {ui.md_escape(same['uploader'])} on "
+                        f"{pd.Timestamp(same['uploaded_at']):%d %B %Y at %H:%M}). It will not be saved "
+                        "again.", icon=":material/info:")
+            else:
+                teams = preview.teams
+                st.success(f"**No problems found.** {len(teams)} team{'s' if len(teams) != 1 else ''} "
+                           f"and {len(preview.scores)} scores for {preview.round}. Check the scores "
+                           "below; nothing is saved until you confirm.", icon=":material/check_circle:")
+                if not preview.round_exists:
+                    st.info(f"Round {preview.round} is not open yet: saving this return opens it with "
+                            "the criteria in force now.", icon=":material/info:")
+                show_preview(preview)
+                replacement_notice(preview)
+                if st.button(f"Confirm and save the return for {preview.round}", type="primary",
+                             key="upload_confirm", icon=":material/save:"):
+                    try:
+                        bar = st.progress(0.0, text="Saving")
+                        result = return_service.save_preview(engine, preview, uploader=user,
+                                                             progress=ui.progress_to(bar))
+                    except KimError as exc:
+                        st.error(ui.md_escape(str(exc)))
+                    else:
+                        message = (f"**Saved** {ui.md_escape(uploaded.name)} as return "
+                                   f"{result.return_id} for {result.round}: {result.teams} "
+                                   f"team{'s' if result.teams != 1 else ''}, {result.scores} scores"
+                                   + (f"; it replaces {result.superseded} earlier scores for the same "
+                                      "teams" if result.superseded else "")
+                                   + (f"; {result.new_teams} new teams were added" if result.new_teams else "")
+                                   + (f"; round {result.round} was opened" if result.round_opened else "")
+                                   + ("; it came after the round's deadline, so it is marked late"
+                                      if result.late else "")
+                                   + ". The league table now includes it.")
+                        st.session_state[SAVED_KEY] = {"file_hash": preview.file_hash,
+                                                       "round": result.round, "message": message}
+                        st.session_state.pop(CHECK_KEY, None)
+                        st.rerun()
 
-st.header("Earlier returns")
-earlier = return_service.returns(engine, actor=actor)
-if earlier.empty:
-    st.caption("No returns yet.")
-else:
-    view = earlier.rename(columns={
-        "return_id": "Return", "round": "Round", "file_name": "File", "uploader": "Uploaded by",
-        "uploaded_at": "Uploaded at", "layout": "Layout", "team_count": "Teams",
-        "score_count": "Scores", "late": "Late", "current_scores": "Scores counting", "status": "Status"})
-    st.dataframe(view, hide_index=True, width="stretch",
-                 column_config={"Uploaded at": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
+    st.header("Earlier returns")
+    earlier = return_service.returns(engine, actor=actor)
+    if earlier.empty:
+        st.caption("No returns yet.")
+    else:
+        view = earlier.rename(columns={
+            "return_id": "Return", "round": "Round", "file_name": "File", "uploader": "Uploaded by",
+            "uploaded_at": "Uploaded at", "layout": "Layout", "team_count": "Teams",
+            "score_count": "Scores", "late": "Late", "current_scores": "Scores counting", "status": "Status"})
+        st.dataframe(view, hide_index=True, width="stretch",
+                     column_config={"Uploaded at": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
+
+
+ui.ensure_navigation()
+_page(ui.require_page("upload"))
