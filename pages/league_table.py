@@ -19,6 +19,8 @@ from pages import _shared as ui
 LEVELS = {"Teams": "team", "Directorates": "directorate", "Groups": "group"}
 TABLE_KEY = "league_table_rows"
 PAGE_KEY = "league_page"
+LEADING = ["Rank", "Movement", "Name", "Score", "RAG"]   # what a narrow page must show
+NAME_WIDTH = 190  # pixels: most team and directorate names whole, the criteria still near
 PAGE_ROWS = 100   # rows drawn (and styled) at a time; filters and downloads take the whole table
 
 
@@ -97,11 +99,17 @@ def _page(actor) -> None:
     team_ids = view.pop("team_id").tolist() if "team_id" in view else []
     if level == "team" and "Group" in view:
         view = view.drop(columns=["Group"])  # the filters and the downloads keep it
+    view = view[[*LEADING, *(c for c in view.columns if c not in LEADING)]]
     names = table["name"].tolist()
     rag_columns = ["RAG", *(c.name for c in criteria)]
+    # The table is wider than a laptop's page: the score and status sit beside the name, so
+    # they show without scrolling sideways, and long names are cut short in the cell (whole in
+    # the downloads).
     column_config = {
         "Rank": st.column_config.NumberColumn("Rank", format="%d", width="small",
                                               help="Teams with the same score share a rank."),
+        "Name": st.column_config.TextColumn("Name", width=NAME_WIDTH),
+        "Directorate": st.column_config.TextColumn("Directorate", width=NAME_WIDTH),
         "Movement": st.column_config.TextColumn(
             "Movement", width="small",
             help=f"Places up (▲) or down (▼) since {result.previous.label if result.previous else 'the last round'}; "
