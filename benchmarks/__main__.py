@@ -49,8 +49,11 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"with --backend both, its stored rounds (default {PG_ROUNDS}; under "
                         "--scale, --rounds)")
     p.add_argument("--repeat", type=int, default=3,
-                   help="timed repeats of each quick figure and of the warm browser visit; the "
-                        "median is reported (default %(default)s)")
+                   help="timed repeats of each quick figure; the median is reported "
+                        "(default %(default)s)")
+    p.add_argument("--visits", type=int, default=7,
+                   help="later browser visits of each app, taken in turn (a visit varies by a "
+                        "few tenths of a second); the median is reported (default %(default)s)")
     p.add_argument("--skip-naive", action="store_true", help="leave out the naive pandas+ORM ingest")
     p.add_argument("--skip-page", action="store_true",
                    help="leave out the Streamlit page (AppTest and browser)")
@@ -100,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--scale takes team counts separated by commas, for example {DEFAULT_SCALES}",
               file=sys.stderr)
         return 2
-    if min(scales) < 1 or args.rounds < 1 or args.repeat < 1:
-        print("--teams, --scale, --rounds and --repeat must be at least 1", file=sys.stderr)
+    if min(scales) < 1 or args.rounds < 1 or args.repeat < 1 or args.visits < 1:
+        print("--teams, --scale, --rounds, --repeat and --visits must be at least 1", file=sys.stderr)
         return 2
 
     log = Run()

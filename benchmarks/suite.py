@@ -326,7 +326,7 @@ class Suite:
 
         try:
             got = browser.browser_figures(
-                db.url, repeat=self.repeat, save=save_elsewhere, log_dir=self.workdir,
+                db.url, repeat=self.args.visits, save=save_elsewhere, log_dir=self.workdir,
                 timeout_s=self.args.page_timeout, league_round=dept.round_labels[-1],
                 saved_round=saved_round, log=self.log)
         except Exception as exc:  # noqa: BLE001 - keep the other figures

@@ -134,6 +134,7 @@ def _positive_numbers(figures: dict, names: list[str]) -> list[str]:
 
 FIGURES = ["raw_parse_s", "naive_ingest_s", "ingest_s", "ingest_vs_raw", "naive_vs_ingest",
            "league_fetch_s", "league_s", "league_vs_fetch", "page_first_run_s", "page_s",
+           "page_preload_s", "page_first_run_fresh_s",
            "page_peak_rss_mb", "peak_rss_mb"]
 BROWSER_FIGURES = ["browser_cold_s", "browser_floor_cold_s", "browser_warm_s", "browser_floor_warm_s",
                    "browser_stale_s", "browser_cold_vs_floor", "browser_warm_vs_floor",
@@ -149,7 +150,7 @@ def test_tiny_run_gives_every_figure_as_a_positive_number_and_judges_every_goal(
     # In a child process: Playwright's sync API refuses to run where another test of this worker
     # left an asyncio loop running.
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--teams", "50", "--rounds", "2",
-                           "--repeat", "1", "--workdir", str(tmp_path), "--pg-teams", "60",
+                           "--repeat", "1", "--visits", "1", "--workdir", str(tmp_path), "--pg-teams", "60",
                            "--pg-rounds", "2", "--page-timeout", "120"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     code, out, err = done.returncode, done.stdout, done.stderr
