@@ -8,17 +8,14 @@ the parser's own labels, so a filled template always reads back as a long return
 
 from __future__ import annotations
 
+import functools
 import io
 from datetime import date
 from os import PathLike
-from typing import BinaryIO
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, BinaryIO
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
 from kim_metrics.domain.criteria import CriteriaSet, Criterion
 from kim_metrics.domain.errors import KimError
@@ -27,6 +24,10 @@ from kim_metrics.reading.returns import FIELD_LABELS
 from kim_metrics.reports.cells import neutralise_workbook
 from kim_metrics.domain.rounds import normalise_label
 from kim_metrics.reports.words import long_date
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
 
 RETURN_SHEET = "Return"
 GUIDANCE_SHEET = "Guidance"
@@ -38,13 +39,18 @@ WIDTHS = {"group": 26, "directorate": 34, "team": 32, "criterion": 48, "score": 
           "evidence": 60, "evidence_link": 40, "comment": 36}
 WRAPPED = ("criterion", "evidence", "evidence_link", "comment")
 
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=14)
-_HEADER_FILL = PatternFill("solid", start_color="D9E1F2")
-# Pre-filled cells are shaded so people can see which cells are theirs to fill.
-_PREFILLED_FILL = PatternFill("solid", start_color="F2F2F2")
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_TOP = Alignment(vertical="top")
+
+# openpyxl is imported when a template is written, not with this module: the upload page
+# imports it for its download button, and openpyxl costs the server memory until then.
+@functools.cache
+def _styles() -> SimpleNamespace:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    return SimpleNamespace(
+        bold=Font(bold=True), title=Font(bold=True, size=14),
+        header_fill=PatternFill("solid", start_color="D9E1F2"),
+        # Pre-filled cells are shaded so people can see which cells are theirs to fill.
+        prefilled_fill=PatternFill("solid", start_color="F2F2F2"),
+        wrap=Alignment(wrap_text=True, vertical="top"), top=Alignment(vertical="top"))
 
 
 def write_template(target: str | PathLike | BinaryIO, *, criteria: CriteriaSet,
@@ -59,6 +65,8 @@ def write_template(target: str | PathLike | BinaryIO, *, criteria: CriteriaSet,
     team gives the date); ``today`` (default: today) decides whether it is still to come.
     Returns the workbook's bytes when ``target`` is a ``BytesIO``, otherwise None.
     """
+    from openpyxl import Workbook
+
     label = normalise_label(round_label)
     listed = _teams_for(teams, directorate)
     wb = Workbook()
@@ -88,6 +96,8 @@ def _teams_for(teams: pd.DataFrame, directorate: str | None) -> pd.DataFrame:
 
 def _lists_sheet(ws: Worksheet, criteria: CriteriaSet) -> dict[str, str]:
     """Write each drop-down's choices in its own column; criterion id → range formula."""
+    from openpyxl.utils import get_column_letter, quote_sheetname
+
     ws.sheet_state = "hidden"
     ranges: dict[str, str] = {}
     column = 0
@@ -106,12 +116,15 @@ def _lists_sheet(ws: Worksheet, criteria: CriteriaSet) -> dict[str, str]:
 
 def _write_return(ws: Worksheet, teams: pd.DataFrame, criteria: CriteriaSet,
                   lists: dict[str, str]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    style = _styles()
     ws.title = RETURN_SHEET
     ws.append(HEADERS)
     for cell in ws[1]:
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
-        cell.alignment = _WRAP
+        cell.font = style.bold
+        cell.fill = style.header_fill
+        cell.alignment = style.wrap
     cells: dict[str, list[str]] = {c.id: [] for c in criteria}
     score_letter = get_column_letter(COLUMNS.index("score") + 1)
     for team in teams.itertuples(index=False):
@@ -122,9 +135,9 @@ def _write_return(ws: Worksheet, teams: pd.DataFrame, criteria: CriteriaSet,
     wrapped = {COLUMNS.index(f) for f in WRAPPED}
     for row in ws.iter_rows(min_row=2, max_col=len(COLUMNS)):
         for i, cell in enumerate(row):
-            cell.alignment = _WRAP if i in wrapped else _TOP
+            cell.alignment = style.wrap if i in wrapped else style.top
             if i < prefilled:
-                cell.fill = _PREFILLED_FILL
+                cell.fill = style.prefilled_fill
     for c in criteria:
         ws.add_data_validation(_score_validation(c, lists.get(c.id), cells[c.id]))
     for field, width in WIDTHS.items():
@@ -137,6 +150,8 @@ _EVIDENCE_NOTE = "A score above the lowest counts only with evidence: fill in Ev
 
 
 def _score_validation(c: Criterion, choices: str | None, cells: list[str]) -> DataValidation:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     # Excel caps an input message at 255 characters and its title at 32.
     title = c.name if len(c.name) <= 32 else c.name[:31] + "…"
     if choices is None:
@@ -168,14 +183,15 @@ def deadline_sentence(label: str, deadline: date | None, today: date) -> str:
 
 def _write_guidance(ws: Worksheet, criteria: CriteriaSet, label: str, directorate: str | None,
                     due: str) -> None:
+    style = _styles()
     top = criteria.rag.levels[-1]
     ws.append([f"KIM return for {label}"])
-    ws["A1"].font = _TITLE
+    ws["A1"].font = style.title
     ws.append([f"Directorate: {directorate}" if directorate else "All directorates"])
     ws.append([due])
     ws.append([])
     ws.append(["How to fill in the return"])
-    ws.cell(row=ws.max_row, column=1).font = _BOLD
+    ws.cell(row=ws.max_row, column=1).font = style.bold
     steps = [
         f"1. The {RETURN_SHEET} sheet has one row for each of your teams and each criterion. "
         "Do not change the Group, Directorate, Team or Criterion cells (shaded grey).",
@@ -197,24 +213,24 @@ def _write_guidance(ws: Worksheet, criteria: CriteriaSet, label: str, directorat
     ]
     for step in steps:
         ws.append([step])
-        ws.cell(row=ws.max_row, column=1).alignment = _WRAP
+        ws.cell(row=ws.max_row, column=1).alignment = style.wrap
         ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=6)
         # Excel never fits a merged row's height to its text, so size it by hand.
         ws.row_dimensions[ws.max_row].height = 15 * (1 + len(step) // 150)
     ws.append([])
     ws.append(["The criteria"])
-    ws.cell(row=ws.max_row, column=1).font = _BOLD
+    ws.cell(row=ws.max_row, column=1).font = style.bold
     table_headers = ["Id", "Criterion", "Description", "Scale", "Accepted scores",
                      f"What {top} needs", "How to move up"]
     ws.append(table_headers)
     for cell in ws[ws.max_row]:
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
+        cell.font = style.bold
+        cell.fill = style.header_fill
     for c in criteria:
         ws.append([c.id, c.name, c.description, c.measure.describe(), _accepted(c),
                    _best_needs(c, criteria), "\n".join(c.steps_up(criteria.rag))])
         for cell in ws[ws.max_row]:
-            cell.alignment = _WRAP
+            cell.alignment = style.wrap
     for letter, width in zip("ABCDEFG", (22, 36, 50, 16, 36, 24, 80)):
         ws.column_dimensions[letter].width = width
 
