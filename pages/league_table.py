@@ -20,6 +20,7 @@ LEVELS = {"Teams": "team", "Directorates": "directorate", "Groups": "group"}
 TABLE_KEY = "league_table_rows"
 PAGE_KEY = "league_page"
 LEADING = ["Rank", "Movement", "Name", "Score", "RAG"]   # what a narrow page must show
+CUT_SHORT = "A long name is cut short here; widen the column, or see it whole in the downloads."
 NAME_WIDTH = 190  # pixels: most team and directorate names whole, the criteria still near
 PAGE_ROWS = 100   # rows drawn (and styled) at a time; filters and downloads take the whole table
 
@@ -108,8 +109,8 @@ def _page(actor) -> None:
     column_config = {
         "Rank": st.column_config.NumberColumn("Rank", format="%d", width="small",
                                               help="Teams with the same score share a rank."),
-        "Name": st.column_config.TextColumn("Name", width=NAME_WIDTH),
-        "Directorate": st.column_config.TextColumn("Directorate", width=NAME_WIDTH),
+        "Name": st.column_config.TextColumn("Name", width=NAME_WIDTH, help=CUT_SHORT),
+        "Directorate": st.column_config.TextColumn("Directorate", width=NAME_WIDTH, help=CUT_SHORT),
         "Movement": st.column_config.TextColumn(
             "Movement", width="small",
             help=f"Places up (▲) or down (▼) since {result.previous.label if result.previous else 'the last round'}; "
