@@ -161,7 +161,9 @@ def _page(actor) -> None:
         fig.add_scatter(x=standing["round"], y=standing["score"], mode="lines+markers+text",
                         text=[ui.score_text(s) for s in standing["score"]], textposition="top center",
                         name="Score", hovertemplate="%{x}: score %{y:.1f}<extra></extra>")
-        fig.update_layout(height=300, yaxis={"range": [0, 105], "title": "Score (0-100)"},
+        # Headroom above 100 so a top score's label, written above its point, is not cut off.
+        fig.update_layout(height=300, yaxis={"range": [0, 112], "title": "Score (0-100)",
+                                             "tickvals": [0, 20, 40, 60, 80, 100]},
                           xaxis_title="Round", margin=dict(t=20, b=10, l=10, r=10), showlegend=False)
         st.plotly_chart(fig, width="stretch")
         trend_view = standing.drop(columns=["movement"]).rename(columns={"round": "Round", "rank": "Rank", "ranked": "Of",
