@@ -79,7 +79,12 @@ def _load_on_first_use() -> None:
 
 
 def main(argv: list[str]) -> int:
-    preload()
+    from kim_metrics.domain.errors import KimError
+    try:
+        preload()
+    except KimError as exc:   # a setting the server cannot start with: say which, no traceback
+        print(f"kim serve: {exc}", file=sys.stderr)
+        return 1
     from streamlit.web import cli as streamlit_cli
     sys.argv = ["streamlit", "run", str(DASHBOARD), *argv]
     return streamlit_cli.main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -15,8 +16,8 @@ from kim_metrics.delivery.message import Kind
 from kim_metrics.delivery.settings import delivery_settings
 from kim_metrics.domain.errors import KimError
 from kim_metrics.reading.limits import current_limits
-from kim_metrics.settings import (Settings, SettingError, default_database_path, env_name,
-                                  load_settings, settings_table)
+from kim_metrics.settings import (PROJECT_ROOT, Settings, SettingError, default_database_path,
+                                  env_name, load_settings, settings_table)
 from kim_metrics.storage.engine import database_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +59,27 @@ def test_defaults_and_overrides(monkeypatch, tmp_path):
     assert database_url() == "postgresql+psycopg://kim@db.internal/kim"
     assert current_limits().rows_per_sheet == 1500
     assert load_settings().cache_ttl_s == 30 and load_settings().role is None
+
+
+@pytest.mark.parametrize("url, says", [
+    ("not a url", "is not a URL"),
+    ("mysql://kim:s3cret@db.internal/kim", "names 'mysql', which KIM League does not support"),
+    ("oracle://kim:s3cret@db.internal/kim", "names 'oracle'"),
+])
+def test_a_database_address_it_cannot_use_is_refused_in_words(monkeypatch, url, says):
+    monkeypatch.setenv("KIM_DATABASE_URL", url)
+    with pytest.raises(KimError, match=says) as caught:
+        database_url()
+    assert "sqlite:///" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_kim_and_kim_serve_refuse_a_database_address_without_a_traceback(monkeypatch):
+    env = {**os.environ, "KIM_DATABASE_URL": "nonsense://somewhere"}
+    for command in (["-m", "kim_metrics", "league"], [str(PROJECT_ROOT / "serve.py")]):
+        done = subprocess.run([sys.executable, *command], env=env, capture_output=True, text=True,
+                              timeout=120, cwd=PROJECT_ROOT)
+        assert done.returncode == 1, done.stderr[-2000:]
+        assert "names 'nonsense'" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_bad_value_is_refused_naming_the_variable(monkeypatch):

@@ -18,9 +18,9 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from kim_metrics.domain.errors import DatabaseBusy
+from kim_metrics.domain.errors import DatabaseBusy, KimError
 from kim_metrics.settings import default_database_path, env_name, load_settings
 
 
@@ -32,13 +32,29 @@ DATABASE_URL_ENV = env_name("database_url")
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
+# The databases the schema, the bulk writes and the advisory locks are written for.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+_URL_HELP = ("Give --db or KIM_DATABASE_URL as sqlite:///path/to/kim.db or "
+             "postgresql://user:password@host:5432/database.")
+
+
 def database_url(url: str | None = None) -> str:
-    """The URL to use: the one given, else ``KIM_DATABASE_URL``, else the SQLite default."""
+    """The URL to use: the one given, else ``KIM_DATABASE_URL``, else the SQLite default.
+
+    Raises ``KimError`` for an address that is not a database URL or names a database other
+    than SQLite or PostgreSQL; the message never repeats the address, which may hold a password.
+    """
     url = url or load_settings().database_url or f"sqlite:///{default_database_path()}"
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise KimError(f"The database address is not a URL. {_URL_HELP}") from None
     # People paste postgres:// URLs from their platform; SQLAlchemy wants a named driver.
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise KimError(f"The database address names '{parsed.get_backend_name()}', which KIM League "
+                       f"does not support: it runs on SQLite or PostgreSQL. {_URL_HELP}")
     return parsed.render_as_string(hide_password=False)
 
 
