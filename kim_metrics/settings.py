@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     # Where the data lives.
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL of the database (or `--db URL`); "
+        None, description="URL of the database, SQLite or PostgreSQL (or `--db URL`); "
                           "`postgresql://...` for several dashboard replicas",
         json_schema_extra={"shown_default": "`sqlite:///data/kim.db`"})
 
