@@ -90,18 +90,21 @@ class Server:
 
 
 @contextmanager
-def serve(script: Path, *, name: str, env: dict[str, str], log_dir: Path,
-          start_timeout: float = START_TIMEOUT_S) -> Iterator[Server]:
+def serve(script: Path, *, name: str, env: dict[str, str], log_path: Path,
+          start_timeout: float = START_TIMEOUT_S, extra_args: tuple[str, ...] = ()) -> Iterator[Server]:
     """``streamlit run SCRIPT`` on a free loopback port until the block ends; the dashboard
-    through its launcher, as `kim serve` starts it."""
+    through its launcher, as `kim serve` starts it. The browser tests serve it this way too.
+
+    ``extra_args`` go to Streamlit, with ``{port}`` in them replaced by the port chosen; the
+    server's output goes to ``log_path``.
+    """
     port = _free_port()
     start = ([sys.executable, str(LAUNCHER)] if script == DASHBOARD
              else [sys.executable, "-m", "streamlit", "run", str(script)])
     cmd = [*start,
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    log_path = log_dir / f"{name}-server.log"
+           "--browser.gatherUsageStats", "false", *(a.replace("{port}", str(port)) for a in extra_args)]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -156,8 +159,10 @@ def browser_figures(database_url: str, *, repeat: int, save: Callable[[], None],
     f: dict = {}
     with ExitStack() as stack:
         log("browser: starting the dashboard (as kim serve does) and the floor app (streamlit run)")
-        dash = stack.enter_context(serve(DASHBOARD, name="dashboard", env=env, log_dir=log_dir))
-        floor = stack.enter_context(serve(FLOOR_APP, name="floor", env=env, log_dir=log_dir))
+        dash = stack.enter_context(serve(DASHBOARD, name="dashboard", env=env,
+                                         log_path=log_dir / "dashboard-server.log"))
+        floor = stack.enter_context(serve(FLOOR_APP, name="floor", env=env,
+                                          log_path=log_dir / "floor-server.log"))
         p = stack.enter_context(sync_playwright())
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         stack.callback(browser.close)

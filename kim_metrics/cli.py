@@ -24,6 +24,7 @@ from kim_metrics.services import returns as return_service
 from kim_metrics.services import review as review_service
 from kim_metrics.cli_ima import register as register_ima
 from kim_metrics.cli_loop import register as register_loop
+from kim_metrics.cli_output import write_output
 from kim_metrics.domain.access import GRANTABLE, LOCAL_ADMIN_EMAIL, Actor
 from kim_metrics.domain.criteria import NO_RETURN, decode_criteria
 from kim_metrics.settings import PROJECT_ROOT
@@ -193,21 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write(output: str | None, content: str | bytes) -> None:
-    if output in (None, "-"):
-        if isinstance(content, bytes):
-            raise UsageError("Excel output needs a file: add -o FILE.xlsx.")
-        sys.stdout.write(content if content.endswith("\n") else content + "\n")
-        return
-    path = Path(output)
-    try:
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise KimError(f"Cannot write {output}: {exc.strerror}. Check the folder exists and you "
-                       "can write to it.") from None
-    print(f"Wrote {output}", file=sys.stderr)
+    write_output(output, content, file_needed="Excel output needs a file: add -o FILE.xlsx.")
 
 
 def _reader(engine, args) -> Actor:

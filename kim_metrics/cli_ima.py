@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
 import pandas as pd
 
+from kim_metrics.cli_output import write_output
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
-from kim_metrics.domain.errors import KimError, UsageError
+from kim_metrics.domain.errors import UsageError
 from kim_metrics.domain.ima import ACTION_LABELS, ACTION_STATUSES, KIND_LABELS
 from kim_metrics.reports.cells import neutralise
 from kim_metrics.services import common
@@ -87,23 +87,6 @@ def register(sub, common: argparse.ArgumentParser, commands: MutableMapping) -> 
 
 def run(engine, args) -> int:
     return HANDLERS[args.action](engine, args)
-
-
-def _write(output: str | None, content: str | bytes) -> None:
-    if output in (None, "-"):
-        if isinstance(content, bytes):
-            raise UsageError("This output needs a file: add -o FILE.")
-        sys.stdout.write(content if content.endswith("\n") else content + "\n")
-        return
-    try:
-        if isinstance(content, bytes):
-            Path(output).write_bytes(content)
-        else:
-            Path(output).write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise KimError(f"Cannot write {output}: {exc.strerror}. Check the folder exists and you can "
-                       "write to it.") from None
-    print(f"Wrote {output}", file=sys.stderr)
 
 
 def _actor(args) -> str:
@@ -173,15 +156,15 @@ def cmd_actions(engine, args) -> int:
     status = ima.status_from(args.status) if args.status else None
     frame = ima.actions(engine, status)
     if args.format == "json":
-        _write(args.output, json.dumps(ima.actions_json(frame), ensure_ascii=False, indent=2))
+        write_output(args.output, json.dumps(ima.actions_json(frame), ensure_ascii=False, indent=2))
     elif args.format == "csv":
-        _write(args.output, ima.actions_for_people(frame).map(neutralise).to_csv(index=False))
+        write_output(args.output, ima.actions_for_people(frame).map(neutralise).to_csv(index=False))
     elif frame.empty:
-        _write(args.output, "No actions" + (f" are {status}." if status else " yet."))
+        write_output(args.output, "No actions" + (f" are {status}." if status else " yet."))
     else:
         shown = ima.actions_for_people(frame)[["Id", "Area", "Action", "Owner", "Due date", "Status"]]
         shown = shown.assign(Action=shown["Action"].map(lambda t: t if len(t) <= 60 else t[:59] + "…"))
-        _write(args.output, shown.to_string(index=False))
+        write_output(args.output, shown.to_string(index=False))
     return 0
 
 
@@ -204,7 +187,7 @@ def cmd_report(engine, args) -> int:
 
 
 def cmd_plan(engine, args) -> int:
-    _write(args.output, ima.action_plan_xlsx(engine))
+    write_output(args.output, ima.action_plan_xlsx(engine))
     return 0
 
 

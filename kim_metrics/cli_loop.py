@@ -16,12 +16,11 @@ import json
 import sys
 from collections.abc import MutableMapping
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
+from kim_metrics.cli_output import write_output
 from kim_metrics.domain.access import LOCAL_ADMIN_EMAIL
-from kim_metrics.domain.errors import KimError
 from kim_metrics.reports.cells import neutralise
 from kim_metrics.services import actions as action_service
 from kim_metrics.services import reminders as reminder_service
@@ -82,18 +81,6 @@ def _actor(args) -> str:
     return getattr(args, "actor", None) or LOCAL_ADMIN_EMAIL
 
 
-def _write(output: str | None, content: str) -> None:
-    if output in (None, "-"):
-        sys.stdout.write(content if content.endswith("\n") else content + "\n")
-        return
-    try:
-        Path(output).write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise KimError(f"Cannot write {output}: {exc.strerror}. Check the folder exists and you can "
-                       "write to it.") from None
-    print(f"Wrote {output}", file=sys.stderr)
-
-
 def run_actions(engine, args) -> int:
     if args.verb == "add":
         done = action_service.adopt(engine, team=args.team, directorate=args.directorate,
@@ -114,15 +101,15 @@ def run_actions(engine, args) -> int:
     if args.format == "json":
         rows = [{k: (v.isoformat() if isinstance(v, date) else (None if _blank(v) else v))
                  for k, v in row.items()} for row in frame.to_dict("records")]
-        _write(args.output, json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        write_output(args.output, json.dumps(rows, ensure_ascii=False, indent=2, default=str))
     elif args.format == "csv":
-        _write(args.output, frame.rename(columns=SHOWN).map(neutralise).to_csv(index=False))
+        write_output(args.output, frame.rename(columns=SHOWN).map(neutralise).to_csv(index=False))
     elif frame.empty:
-        _write(args.output, "No actions match.")
+        write_output(args.output, "No actions match.")
     else:
         shown = frame.drop(columns=["note", "closed_reason"]).rename(columns=SHOWN)
         shown["Overdue"] = shown["Overdue"].map({True: "overdue", False: ""})
-        _write(args.output, shown.to_string(index=False))
+        write_output(args.output, shown.to_string(index=False))
     return 0
 
 

@@ -27,9 +27,9 @@ PAGE_ROWS = 100   # rows drawn (and styled) at a time; filters and downloads tak
 
 def _filtered(url: str, round_label: str, level: str, groups: tuple[str, ...],
               directorates: tuple[str, ...]) -> pd.DataFrame:
-    """The league rows the filters choose (directorates do not apply to groups)."""
+    """The league rows the filters choose."""
     return insights.filter_league(ui.league(url, round_label, level).table, groups=groups,
-                                  directorates=directorates if level != "group" else ())
+                                  directorates=directorates)
 
 
 def _page(actor) -> None:
@@ -58,6 +58,7 @@ def _page(actor) -> None:
     chosen_dirs = top[3].multiselect("Directorates", directorate_options, key="league_dirs",
                                      placeholder="All directorates", disabled=level == "group",
                                      help="Not used when the table shows groups.")
+    # Directorates do not apply to groups: the choice is kept for when the level changes back.
     chosen_dirs = [d for d in chosen_dirs if d in directorate_options] if level != "group" else []
 
     # Headline figures for the whole department --------------------------------------------------
@@ -95,7 +96,7 @@ def _page(actor) -> None:
 
     # The table ----------------------------------------------------------------------------------
     table = insights.filter_league(result.table, groups=chosen_groups,
-                                   directorates=chosen_dirs if level != "group" else ())
+                                   directorates=chosen_dirs)
     view = insights.league_view(table, criteria, level)
     team_ids = view.pop("team_id").tolist() if "team_id" in view else []
     if level == "team" and "Group" in view:

@@ -18,15 +18,7 @@ from kim_metrics.domain.access import ADMIN, DIRECTOR, EXECUTIVE, INFORMATION_MA
 from kim_metrics.cli import main
 from kim_metrics.storage.models import Return, Score
 from kim_metrics.domain.errors import PermissionDenied
-from tests.support.returns import FULL_MARKS, NOTHING, long_rows, write_csv
-
-ORG = pd.DataFrame({
-    "team": ["Tax Policy", "Fiscal", "Estates"],
-    "directorate": ["Policy", "Policy", "Corporate"], "group": ["G1", "G1", "G2"],
-    "director": ["pat.lee@dept.gov.uk", "pat.lee@dept.gov.uk", "sam.roe@dept.gov.uk"],
-    "information_managers": [["im.policy@dept.gov.uk"], ["im.policy@dept.gov.uk", "im.fiscal@dept.gov.uk"],
-                             ["im.estates@dept.gov.uk"]],
-})
+from tests.support.returns import FULL_MARKS, NOTHING, ORG, long_rows, write_csv
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import pandas as pd
 import pytest
 
 from kim_metrics.domain.access import local_admin
@@ -18,7 +17,7 @@ from kim_metrics.services import review as review_service
 from kim_metrics.services import scores as score_service
 from kim_metrics.storage import audit
 
-from tests.support.returns import FULL_MARKS, long_rows, write_csv
+from tests.support.returns import FULL_MARKS, ORG, long_rows, write_csv
 
 
 def test_field_changes_of_a_review():
@@ -79,14 +78,6 @@ def test_trail_filters_by_who_what_round_and_date_newest_first(trail_db):
     round_only = audit_service.audit_trail(trail_db, reader=reader, round_label="2026-Q1")
     assert set(round_only["round"]) == {"2026-Q1"}
 
-
-ORG = pd.DataFrame({
-    "team": ["Tax Policy", "Fiscal", "Estates"],
-    "directorate": ["Policy", "Policy", "Corporate"], "group": ["G1", "G1", "G2"],
-    "director": ["pat.lee@dept.gov.uk", "pat.lee@dept.gov.uk", "sam.roe@dept.gov.uk"],
-    "information_managers": [["im.policy@dept.gov.uk"], ["im.policy@dept.gov.uk", "im.fiscal@dept.gov.uk"],
-                             ["im.estates@dept.gov.uk"]],
-})
 
 
 def test_people_lists_every_role_with_its_source_and_scope(engine):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from kim_metrics.services import ima
 from kim_metrics.services.demo_ima import IMA, REVIEW, load_demo_ima
 from kim_metrics.storage.engine import make_engine
 from kim_metrics.storage.schema import ensure_schema
+from tests.support.app import private_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -39,12 +39,7 @@ def ima_db(tmp_path_factory) -> Path:
 @pytest.fixture
 def url(ima_db, tmp_path, monkeypatch) -> str:
     """A private copy, since some tests save."""
-    path = tmp_path / "kim.db"
-    shutil.copy(ima_db, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("KIM_DATABASE_URL", url)
-    monkeypatch.delenv("KIM_ROLE", raising=False)
-    return url
+    return private_copy(ima_db, tmp_path, monkeypatch)
 
 
 def open_ima(role: str) -> AppTest:

@@ -96,15 +96,21 @@ def demo_url(demo_db, monkeypatch) -> str:
     return url
 
 
-@pytest.fixture
-def writable_url(demo_db, tmp_path, monkeypatch) -> str:
-    """A private copy of the demo database for a test that saves something."""
-    path = tmp_path / "demo.db"
-    shutil.copy(demo_db, path)
+def private_copy(database: Path, tmp_path: Path, monkeypatch) -> str:
+    """A copy of a module's database for one test that saves something, made the dashboard's
+    (KIM_DATABASE_URL, no KIM_ROLE); its URL."""
+    path = tmp_path / database.name
+    shutil.copy(database, path)
     url = f"sqlite:///{path}"
     monkeypatch.setenv("KIM_DATABASE_URL", url)
     monkeypatch.delenv("KIM_ROLE", raising=False)
     return url
+
+
+@pytest.fixture
+def writable_url(demo_db, tmp_path, monkeypatch) -> str:
+    """A private copy of the demo database for a test that saves something."""
+    return private_copy(demo_db, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -40,3 +40,14 @@ FULL_MARKS = {"naming": 3, "corporate_system": 3, "what_to_keep": 3, "asset_regi
               "information_manager": "Yes", "training": 100, "legacy_review": 3}
 NOTHING = {"naming": 0, "corporate_system": 0, "what_to_keep": 0, "asset_register": 0,
            "information_manager": "No", "training": 0, "legacy_review": 0}
+
+
+# A small organisation with directors and information managers, for the access rules: two
+# directorates, one information manager who looks after two teams.
+ORG = pd.DataFrame({
+    "team": ["Tax Policy", "Fiscal", "Estates"],
+    "directorate": ["Policy", "Policy", "Corporate"], "group": ["G1", "G1", "G2"],
+    "director": ["pat.lee@dept.gov.uk", "pat.lee@dept.gov.uk", "sam.roe@dept.gov.uk"],
+    "information_managers": [["im.policy@dept.gov.uk"], ["im.policy@dept.gov.uk", "im.fiscal@dept.gov.uk"],
+                             ["im.estates@dept.gov.uk"]],
+})
