@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from kim_metrics.cli import main
 from kim_metrics.domain.access import local_admin
 from kim_metrics.domain.criteria import load_criteria
 from kim_metrics.domain.errors import KimError, PermissionDenied
@@ -25,6 +26,7 @@ from kim_metrics.storage import results
 from kim_metrics.storage.criteria import criteria_version
 from kim_metrics.storage.models import Score
 from kim_metrics.storage.rounds import list_rounds
+from tests.support.databases import child_url
 from tests.support.returns import FULL_MARKS, long_rows, write_csv
 
 CRITERIA = load_criteria()
@@ -170,6 +172,22 @@ def test_rebuild_recomputes_what_was_lost(engine) -> None:
     assert admin_service.rebuild(engine, actor=local_admin()) == ["2026-Q2", "2026-Q3"]
     for level, table in before.items():
         pd.testing.assert_frame_equal(league_service.league(engine, "2026-Q3", level).table, table)
+    assert_stored_equals_fresh(engine)
+
+
+def test_kim_rebuild_recomputes_the_round_named_or_every_round(engine, capsys) -> None:
+    admin_service.save_organisation(engine, _org(TEAMS))
+    _save(engine, "2026-Q2", [(0, [3] * 7, [True] * 7)])
+    _save(engine, "2026-Q3", [(1, [2] * 7, [True] * 7)])
+    with engine.begin() as conn:
+        conn.execute(results.RoundResult.__table__.delete())
+    assert main(["rebuild", "--round", "2026-Q3", "--db", child_url(engine)]) == 0
+    assert "Rebuilt the stored results of 1 round(s): 2026-Q3." in capsys.readouterr().out
+    # Opening the database fills in any round left without results, so none is missing now.
+    assert results.rounds_without_results(engine.connect()) == []
+    assert_stored_equals_fresh(engine)
+    assert main(["rebuild", "--db", child_url(engine)]) == 0
+    assert "2 round(s): 2026-Q2, 2026-Q3" in capsys.readouterr().out
     assert_stored_equals_fresh(engine)
 
 
